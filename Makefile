@@ -1,0 +1,46 @@
+# flexseg developer commands. `make demo` and `make test` work on a fresh clone:
+# each creates .venv when absent and installs the project with the pinned versions.
+
+PYTHON ?= python3
+VENV ?= .venv
+BACKENDS ?= tensorflow jax torch
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.flexseg-installed
+
+.PHONY: install lint format test test-one demo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the project's requirements or pins change.
+$(INSTALLED): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[all,dev]"
+	touch $@
+
+install: $(INSTALLED)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The whole suite (tests and the docstring examples) once per Keras backend.
+test: lint
+	@for backend in $(BACKENDS); do \
+		echo "=== KERAS_BACKEND=$$backend ==="; \
+		KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider tests flexseg --doctest-modules || exit 1; \
+	done
+
+# One backend only: make test-one BACKEND=jax
+test-one: install
+	KERAS_BACKEND=$(or $(BACKEND),tensorflow) $(PY) -m pytest -q tests flexseg --doctest-modules
+
+demo: install
+	$(PY) -m flexseg.demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

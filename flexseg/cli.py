@@ -1,0 +1,82 @@
+"""The `flexseg` command: `flexseg models`, `flexseg describe NAME`, `flexseg demo`.
+
+Example:
+    flexseg models --size 256 --num-classes 6
+    flexseg describe flexunet_mvtec_screw --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import flexseg
+from flexseg import demo
+from flexseg.errors import FlexsegError
+
+
+def _models(args: argparse.Namespace) -> int:
+    names = [(n, "architecture") for n in flexseg.list_models(args.pattern)]
+    names += [(n, "preset") for n in flexseg.list_presets(args.pattern)]
+    if not names:
+        print(f"No model or preset matches {args.pattern!r}.", file=sys.stderr)
+        return 1
+    shape = (args.size, args.size, 3)
+    cost = f"GMACs at {args.size}x{args.size}x3, {args.num_classes} classes"
+    print(f"| name | kind | parameters | {cost} |")
+    print("|---|---|---:|---:|")
+    for name, kind in names:
+        card = flexseg.describe(name, input_shape=shape, num_classes=args.num_classes)
+        print(f"| {name} | {kind} | {card.params:,} | {card.macs / 1e9:.2f} |")
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    shape = tuple(args.input_shape) if args.input_shape else None
+    card = flexseg.describe(args.name, input_shape=shape, num_classes=args.num_classes)
+    print(json.dumps(card.to_dict(), indent=2) if args.json else card)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="flexseg", description="Segmentation models on every Keras backend."
+    )
+    parser.add_argument("--version", action="version", version=f"flexseg {flexseg.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    models = commands.add_parser(
+        "models", help="table of architectures and presets with their cost"
+    )
+    models.add_argument("pattern", nargs="?", default="*", help="shell-style filter (default: all)")
+    models.add_argument(
+        "--size", type=int, default=256, help="input height and width (default: %(default)s)"
+    )
+    models.add_argument("--num-classes", type=int, default=6, help="classes (default: %(default)s)")
+    models.set_defaults(handler=_models)
+
+    describe = commands.add_parser("describe", help="model card of one architecture or preset")
+    describe.add_argument("name")
+    describe.add_argument("--input-shape", type=int, nargs=3, metavar=("H", "W", "C"))
+    describe.add_argument("--num-classes", type=int)
+    describe.add_argument("--json", action="store_true", help="print the card as JSON")
+    describe.set_defaults(handler=_describe)
+
+    demo_parser = commands.add_parser(
+        "demo", help="build the published MVTec-screw FlexUNet and predict"
+    )
+    demo_parser.add_argument("--preset", default="flexunet_mvtec_screw")
+    demo_parser.add_argument("--seed", type=int, default=0)
+    demo_parser.set_defaults(handler=lambda a: demo.run(a.preset, a.seed))
+
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (FlexsegError, FileNotFoundError) as error:
+        print(f"flexseg {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

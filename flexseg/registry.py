@@ -1,0 +1,248 @@
+"""The model registry: architectures by name, presets from TOML, plugins from entry points.
+
+Example:
+    >>> import flexseg
+    >>> "flexunet" in flexseg.list_models()
+    True
+    >>> model = flexseg.build("flexunet", num_classes=2, input_shape=(32, 32, 1), num_layers=2)
+    >>> model.output_shape
+    (None, 32, 32, 2)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.metadata
+import inspect
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import keras
+
+from flexseg import presets
+from flexseg.errors import FlexsegError, SettingsError
+from flexseg.suggest import closest, did_you_mean
+
+PLUGIN_GROUP = "flexseg.models"
+
+Builder = TypeVar("Builder", bound=Callable[..., keras.Model])
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered architecture: its builder, the paper it follows, and who provided it."""
+
+    name: str
+    builder: Callable[..., keras.Model]
+    reference: str
+    source: str
+
+    def setting_names(self) -> list[str]:
+        """Names of the keyword settings the builder takes, num_classes and input_shape included."""
+        return [p.name for p in _named_parameters(self.builder)]
+
+    def resolve_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Return every setting the builder will see: the given ones plus its defaults."""
+        values = {p.name: p.default for p in _named_parameters(self.builder)}
+        values.update(settings)
+        return values
+
+
+_MODELS: dict[str, ModelEntry] = {}
+_plugins_loaded = False
+
+
+def register_model(
+    name: str | None = None,
+    *,
+    reference: str = "",
+    override: bool = False,
+) -> Callable[[Builder], Builder]:
+    """Register a model builder (a `keras.Model` subclass or a function returning one).
+
+    The builder takes `num_classes`, `input_shape` and keyword settings. A
+    `keras.Model` subclass is also registered for Keras serialization, so
+    `keras.models.load_model` needs no `custom_objects`.
+
+    Example:
+        >>> import keras, flexseg
+        >>> @flexseg.register_model("one_by_one", reference="a 1x1 convolution")
+        ... def one_by_one(num_classes, input_shape=(None, None, 3)):
+        ...     inputs = keras.Input(input_shape)
+        ...     return keras.Model(inputs, keras.layers.Conv2D(num_classes, 1)(inputs))
+        >>> flexseg.build("one_by_one", num_classes=4).output_shape
+        (None, None, None, 4)
+    """
+
+    def decorator(builder: Builder) -> Builder:
+        model_name = name or builder.__name__.lower()
+        if model_name in _MODELS and not override:
+            raise FlexsegError(
+                f"A model named {model_name!r} is already registered "
+                f"(by {_MODELS[model_name].source}). Pick another name, or pass override=True "
+                "to replace it."
+            )
+        if inspect.isclass(builder) and issubclass(builder, keras.Model):
+            package = builder.__module__.split(".")[0]
+            keras.saving.register_keras_serializable(package=package)(builder)
+        source = builder.__module__.split(".")[0]
+        _MODELS[model_name] = ModelEntry(model_name, builder, reference, source)
+        return builder
+
+    return decorator
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Return the registered architecture names matching a shell-style pattern, sorted.
+
+    Example:
+        >>> import flexseg
+        >>> flexseg.list_models("flex*")
+        ['flexunet']
+    """
+    _load_plugins()
+    return sorted(fnmatch.filter(_MODELS, pattern))
+
+
+def model_entry(name: str) -> ModelEntry:
+    """Return the registry entry of an architecture, or raise naming the closest names."""
+    _load_plugins()
+    if name not in _MODELS:
+        raise FlexsegError(_unknown_name_message(name))
+    return _MODELS[name]
+
+
+def resolve(name: str, settings: Mapping[str, Any]) -> tuple[ModelEntry, dict[str, Any]]:
+    """Turn a model or preset name plus user settings into (architecture, checked settings).
+
+    `None` values mean "use the default" and are dropped; user settings win over a preset's.
+    """
+    _load_plugins()
+    given = {key: value for key, value in settings.items() if value is not None}
+    preset = presets.find_preset(name)
+    if preset is not None and name in _MODELS:
+        raise FlexsegError(
+            f"{name!r} is both a registered architecture and a preset ({preset.path}); "
+            "rename the preset file."
+        )
+    if preset is not None:
+        if preset.architecture not in _MODELS:
+            raise FlexsegError(
+                f"Preset {name!r} ({preset.path}) names architecture {preset.architecture!r}, "
+                f"which is not registered.{did_you_mean(preset.architecture, _MODELS)}"
+            )
+        entry = _MODELS[preset.architecture]
+        given = {**preset.settings, **given}
+    else:
+        entry = model_entry(name)
+    check_settings(entry, given, context=f"preset {name!r}" if preset else None)
+    return entry, given
+
+
+def check_settings(
+    entry: ModelEntry, settings: Mapping[str, Any], context: str | None = None
+) -> None:
+    """Raise if `settings` holds a key the architecture does not take, or misses a required one."""
+    accepted = entry.setting_names()
+    unknown = [key for key in settings if key not in accepted]
+    where = f" (from {context})" if context else ""
+    if unknown:
+        details = "; ".join(f"{key!r}{did_you_mean(key, accepted)}" for key in unknown)
+        raise SettingsError(
+            f"{entry.name} does not take the setting(s) {details}{where}. "
+            f"It takes: {', '.join(accepted)}."
+        )
+    required = [
+        p.name for p in _named_parameters(entry.builder) if p.default is inspect.Parameter.empty
+    ]
+    missing = [key for key in required if key not in settings]
+    if missing:
+        hint = " (the number of classes, background included)" if "num_classes" in missing else ""
+        raise SettingsError(
+            f"{entry.name} needs {', '.join(f'{key}=...' for key in missing)}{hint}{where}."
+        )
+
+
+def build(
+    name: str,
+    *,
+    num_classes: int | None = None,
+    input_shape: Sequence[int | None] | None = None,
+    **kwargs: Any,
+) -> keras.Model:
+    """Build a registered architecture or preset.
+
+    Args:
+        name: an architecture from `list_models()` or a preset from `list_presets()`.
+        num_classes: number of output classes, background included (presets set it).
+        input_shape: e.g. `(512, 512, 3)`; defaults to the preset's shape, else
+            `(None, None, 3)` (any size the architecture accepts).
+        **kwargs: architecture settings; they override a preset's. `None` means default.
+
+    Example:
+        >>> import flexseg
+        >>> model = flexseg.build("flexunet_mvtec_screw", input_shape=(128, 128, 3), num_layers=3)
+        >>> model.output_shape
+        (None, 128, 128, 6)
+    """
+    settings = dict(kwargs, num_classes=num_classes)
+    if input_shape is not None:
+        settings["input_shape"] = tuple(input_shape)
+    entry, settings = resolve(name, settings)
+    return entry.builder(**settings)
+
+
+def _named_parameters(builder: Callable[..., Any]) -> list[inspect.Parameter]:
+    signature = inspect.signature(builder)
+    return [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+
+
+def _unknown_name_message(name: str) -> str:
+    known = list(_MODELS) + presets.list_presets()
+    suggestions = closest(name, known, limit=5)
+    hint = f"Closest: {', '.join(suggestions)}. " if suggestions else ""
+    return (
+        f"No model or preset named {name!r}. {hint}"
+        "See flexseg.list_models() and flexseg.list_presets()."
+    )
+
+
+def _load_plugins() -> None:
+    """Register the architectures that installed distributions declare under `flexseg.models`.
+
+    An entry point may name a builder (registered under the entry point's name) or a
+    module whose import registers its models with `register_model`.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry_point in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        provider = entry_point.dist.name if entry_point.dist else entry_point.value
+        try:
+            loaded = entry_point.load()
+        except Exception as error:  # a broken plugin must not break flexseg itself
+            warnings.warn(
+                f"flexseg: skipped model plugin {entry_point.name!r} from {provider}: "
+                f"importing {entry_point.value} failed with {error!r}",
+                stacklevel=2,
+            )
+            continue
+        if inspect.ismodule(loaded):
+            continue
+        if entry_point.name in _MODELS:
+            warnings.warn(
+                f"flexseg: skipped model plugin {entry_point.name!r} from {provider}: "
+                f"the name is already registered by {_MODELS[entry_point.name].source}",
+                stacklevel=2,
+            )
+            continue
+        reference = getattr(loaded, "reference", "") or ""
+        register_model(entry_point.name, reference=reference)(loaded)
+        _MODELS[entry_point.name] = ModelEntry(entry_point.name, loaded, reference, provider)

@@ -1,0 +1,84 @@
+"""The standard checks every registered architecture must pass, on whatever backend runs the suite.
+
+An architecture's test is one call: `run_standard_checks("<name>_tiny", tmp_path)`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import flexseg
+
+
+def fixed_batch(model: keras.Model, batch_size: int = 2, seed: int = 0):
+    """A deterministic (images, one-hot labels) batch whose labels follow the image content."""
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, *model.input_shape[1:])
+    images = rng.uniform(0, 255, size=shape).astype("float32")
+    num_classes = model.output_shape[-1]
+    brightness = images.mean(axis=-1)
+    edges = np.quantile(brightness, np.linspace(0, 1, num_classes + 1)[1:-1])
+    labels = np.digitize(brightness, edges)
+    return images, np.eye(num_classes, dtype="float32")[labels]
+
+
+def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(model(images, training=False))
+
+
+def check_forward(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Output has the expected shape and is a probability distribution over classes per pixel."""
+    outputs = predict(model, images)
+    expected = (images.shape[0], *model.output_shape[1:])
+    assert outputs.shape == expected, f"output shape {outputs.shape}, expected {expected}"
+    assert np.all(np.isfinite(outputs))
+    if outputs.shape[-1] > 1:
+        np.testing.assert_allclose(outputs.sum(axis=-1), 1.0, atol=1e-5)
+        assert outputs.min() >= 0.0
+    return outputs
+
+
+def check_training_step_lowers_loss(model: keras.Model, images: np.ndarray, labels: np.ndarray):
+    """The loss of the fixed batch after one optimizer step is lower than before it."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="categorical_crossentropy"
+    )
+    loss_before = float(np.asarray(model.train_on_batch(images, labels)))
+    loss_after = float(np.asarray(model.train_on_batch(images, labels)))
+    assert np.isfinite(loss_before) and np.isfinite(loss_after)
+    assert loss_after < loss_before, f"loss went from {loss_before:.5f} to {loss_after:.5f}"
+
+
+def check_config_round_trip(model: keras.Model):
+    """from_config(get_config()) rebuilds a model with an identical config and weight layout."""
+    config = model.get_config()
+    rebuilt = type(model).from_config(json.loads(json.dumps(config)))
+    assert json.dumps(rebuilt.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
+    assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights]
+
+
+def check_save_and_load(model: keras.Model, images: np.ndarray, folder: Path):
+    """A .keras file loads without custom_objects and predicts exactly as before."""
+    path = folder / f"{model.name}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(model)
+    assert json.dumps(loaded.get_config(), sort_keys=True) == json.dumps(
+        model.get_config(), sort_keys=True
+    )
+    np.testing.assert_allclose(predict(loaded, images), predict(model, images), rtol=0, atol=1e-6)
+
+
+def run_standard_checks(name: str, folder: Path, **settings):
+    """Every check above on a freshly built model `name` (an architecture or preset)."""
+    keras.utils.set_random_seed(0)
+    model = flexseg.build(name, **settings)
+    images, labels = fixed_batch(model)
+    check_forward(model, images)
+    check_config_round_trip(model)
+    check_training_step_lowers_loss(model, images, labels)
+    check_save_and_load(model, images, folder)
