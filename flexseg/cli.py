@@ -13,7 +13,7 @@ import sys
 
 import flexseg
 from flexseg import demo
-from flexseg.errors import FlexsegError
+from flexseg.errors import FlexsegError, SettingsError
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -27,7 +27,11 @@ def _models(args: argparse.Namespace) -> int:
     print(f"| name | kind | parameters | {cost} |")
     print("|---|---|---:|---:|")
     for name, kind in names:
-        card = flexseg.describe(name, input_shape=shape, num_classes=args.num_classes)
+        try:
+            card = flexseg.describe(name, input_shape=shape, num_classes=args.num_classes)
+        except SettingsError as error:  # e.g. a deep preset that cannot take this size
+            print(f"| {name} | {kind} | - | not at this size: {error} |")
+            continue
         print(f"| {name} | {kind} | {card.params:,} | {card.macs / 1e9:.2f} |")
     return 0
 

@@ -61,6 +61,8 @@ def _add_model(model: keras.Model, count: MacCount, prefix: str) -> None:
         for node in nodes_by_depth[depth]:
             layer = node.operation
             name = prefix + layer.name
+            if not isinstance(layer, keras.layers.Layer):
+                continue  # a bare keras.ops operation (slicing, casting): no weights, no MACs
             if isinstance(layer, keras.Model):
                 _add_model(layer, count, prefix=f"{name}/")
                 continue

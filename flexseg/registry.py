@@ -149,7 +149,7 @@ def check_settings(
     unknown = [key for key in settings if key not in accepted]
     where = f" (from {context})" if context else ""
     if unknown:
-        details = "; ".join(f"{key!r}{did_you_mean(key, accepted)}" for key in unknown)
+        details = ", ".join(_with_suggestion(key, accepted) for key in unknown)
         raise SettingsError(
             f"{entry.name} does not take the setting(s) {details}{where}. "
             f"It takes: {', '.join(accepted)}."
@@ -201,6 +201,11 @@ def _named_parameters(builder: Callable[..., Any]) -> list[inspect.Parameter]:
         for p in signature.parameters.values()
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     ]
+
+
+def _with_suggestion(key: str, accepted: list[str]) -> str:
+    matches = closest(key, accepted)
+    return f"{key!r} (did you mean {' or '.join(matches)}?)" if matches else repr(key)
 
 
 def _unknown_name_message(name: str) -> str:

@@ -10,8 +10,8 @@ def closest(name: str, choices: Iterable[str], limit: int = 3) -> list[str]:
     """Return up to `limit` choices that look like `name`, best first.
 
     Example:
-        >>> closest("flexunt", ["flexunet", "unet", "u2net"])
-        ['flexunet', 'unet']
+        >>> closest("unet_pp", ["flexunet", "unet", "unetpp", "u2net"])
+        ['unetpp', 'unet', 'u2net']
     """
     return difflib.get_close_matches(name, list(choices), n=limit, cutoff=0.6)
 
