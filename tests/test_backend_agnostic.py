@@ -9,7 +9,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "flexseg"
 FRAMEWORKS = {"tensorflow", "jax", "jaxlib", "torch", "tf_keras"}
 # Optional adapters that may import a framework would be listed here, each with its reason.
 ADAPTERS: set[str] = set()
-SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).as_posix() not in ADAPTERS)
+SOURCES = sorted(
+    p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).as_posix() not in ADAPTERS
+)
 
 
 def imported_modules(tree):
@@ -18,9 +20,13 @@ def imported_modules(tree):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             yield node.module
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
-            if node.args and isinstance(node.args[0], ast.Constant):
-                yield node.args[0].value
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", "") == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            yield node.args[0].value
 
 
 def test_sources_are_found():
@@ -40,7 +46,8 @@ def test_no_eval_or_exec(path):
     calls = [
         node.func.id
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
         and node.func.id in {"eval", "exec", "compile", "__import__"}
     ]
     assert not calls, f"{path} calls {calls}"

@@ -16,9 +16,10 @@ def test_models_table(capsys):
     rows = {line.split("|")[1].strip(): line for line in lines[2:]}
     assert {"flexunet", "flexunet_tiny", "flexunet_mvtec_screw"} <= set(rows)
     assert "| architecture |" in rows["flexunet"] and "| preset |" in rows["flexunet_tiny"]
-    assert "not at this size" in rows["flexunet_mvtec_screw"] and "multiple of 128" in rows[
-        "flexunet_mvtec_screw"
-    ]
+    assert (
+        "not at this size" in rows["flexunet_mvtec_screw"]
+        and "multiple of 128" in rows["flexunet_mvtec_screw"]
+    )
     assert rows["flexunet_tiny"].split("|")[3].strip() == "9,020"  # 4-class head: 4*4 + 4
 
 

@@ -11,7 +11,7 @@ from flexseg.macs import count_macs
 
 
 def flexunet_macs_by_hand(height, width, channels, classes, base_filters, kernel, num_layers):
-    """Conv MACs = positions x k*k x in x out; a 2x2 stride-2 transposed conv = in positions x 4 x in x out."""
+    """Conv: positions x k*k x in x out; 2x2 stride-2 transposed: in positions x 4 x in x out."""
     total, in_channels = 0, channels
     for level in range(num_layers):
         k = max(kernel - 2 * level, 3)
@@ -35,8 +35,12 @@ def flexunet_macs_by_hand(height, width, channels, classes, base_filters, kernel
 )
 def test_flexunet_macs_match_the_hand_count(shape, classes, base_filters, kernel, num_layers):
     card = flexseg.describe(
-        "flexunet", num_classes=classes, input_shape=shape, base_filters=base_filters,
-        base_kernels=kernel, num_layers=num_layers,
+        "flexunet",
+        num_classes=classes,
+        input_shape=shape,
+        base_filters=base_filters,
+        base_kernels=kernel,
+        num_layers=num_layers,
     )
     assert card.macs == flexunet_macs_by_hand(*shape, classes, base_filters, kernel, num_layers)
     assert card.macs_uncounted == ()

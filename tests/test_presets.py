@@ -49,7 +49,10 @@ def test_a_valid_file_reads_with_tuples(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (VALID.replace("reference", "referance"), r"unknown key 'referance'.*Did you mean: reference"),
+        (
+            VALID.replace("reference", "referance"),
+            r"unknown key 'referance'.*Did you mean: reference",
+        ),
         (VALID.replace('description = "d"\n', ""), r"missing key 'description'"),
         (VALID.replace('"flexunet"', "3"), r"'architecture' must be a non-empty string"),
         (VALID.replace("[settings]", "settings = 1\n[other]"), r"unknown key 'other'"),

@@ -17,7 +17,9 @@ def one_by_one(num_classes, input_shape=(None, None, 3), filters=4):
 
 
 def test_unknown_name_lists_the_closest_names():
-    with pytest.raises(FlexsegError, match=r"No model or preset named 'flexunt'.*Closest: flexunet"):
+    with pytest.raises(
+        FlexsegError, match=r"No model or preset named 'flexunt'.*Closest: flexunet"
+    ):
         flexseg.build("flexunt", num_classes=2)
     with pytest.raises(FlexsegError, match=r"Closest: .*flexunet_tiny"):
         flexseg.build("flexunet_tin")
@@ -98,7 +100,9 @@ def test_preset_settings_are_overridden_by_user_settings():
 def test_preset_naming_an_unknown_architecture(monkeypatch, tmp_path):
     broken = Preset("broken", "flexunett", "d", "r", {"num_classes": 2}, tmp_path / "broken.toml")
     monkeypatch.setattr(registry.presets, "find_preset", lambda name: broken)
-    with pytest.raises(FlexsegError, match=r"broken\.toml\) names architecture 'flexunett'.*flexunet"):
+    with pytest.raises(
+        FlexsegError, match=r"broken\.toml\) names architecture 'flexunett'.*flexunet"
+    ):
         flexseg.build("broken")
 
 
