@@ -77,21 +77,22 @@ def register_model(
     """
 
     def decorator(builder: Builder) -> Builder:
-        model_name = name or builder.__name__.lower()
-        if model_name in _MODELS and not override:
-            raise FlexsegError(
-                f"A model named {model_name!r} is already registered "
-                f"(by {_MODELS[model_name].source}). Pick another name, or pass override=True "
-                "to replace it."
-            )
-        if inspect.isclass(builder) and issubclass(builder, keras.Model):
-            package = builder.__module__.split(".")[0]
-            keras.saving.register_keras_serializable(package=package)(builder)
-        source = builder.__module__.split(".")[0]
-        _MODELS[model_name] = ModelEntry(model_name, builder, reference, source)
+        _add(name or builder.__name__.lower(), builder, reference, override=override)
         return builder
 
     return decorator
+
+
+def _add(name: str, builder, reference: str, *, override: bool, source: str | None = None):
+    package = builder.__module__.split(".")[0]
+    if name in _MODELS and not override:
+        raise FlexsegError(
+            f"A model named {name!r} is already registered (by {_MODELS[name].source}). "
+            "Pick another name, or pass override=True to replace it."
+        )
+    if inspect.isclass(builder) and issubclass(builder, keras.Model):
+        keras.saving.register_keras_serializable(package=package)(builder)
+    _MODELS[name] = ModelEntry(name, builder, reference, source or package)
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -249,5 +250,4 @@ def _load_plugins() -> None:
             )
             continue
         reference = getattr(loaded, "reference", "") or ""
-        register_model(entry_point.name, reference=reference)(loaded)
-        _MODELS[entry_point.name] = ModelEntry(entry_point.name, loaded, reference, provider)
+        _add(entry_point.name, loaded, reference, override=False, source=provider)

@@ -38,18 +38,22 @@ def original_flexunet(s):
             padding="same",
         )
 
+    def block(x, level):
+        filters = s["base_filters"] * 2**level
+        for step in ("conv", "norm", "dropout", "conv", "norm"):
+            if step == "conv":
+                x = conv(filters, level)(x)
+            elif step == "norm" and s["normalization"]:
+                x = k2.layers.BatchNormalization()(x)
+            elif step == "dropout":
+                x = k2.layers.Dropout(s["dropout_rate"] * level)(x)
+        return x
+
     inputs = k2.layers.Input(tuple(s["input_shape"]))
     x = k2.layers.Lambda(lambda t: t / 255)(inputs) if s["input_normalize"] else inputs
     encoded = []
     for level in range(num_layers):
-        filters = s["base_filters"] * 2**level
-        x = conv(filters, level)(x)
-        if s["normalization"]:
-            x = k2.layers.BatchNormalization()(x)
-        x = k2.layers.Dropout(s["dropout_rate"] * level)(x)
-        x = conv(filters, level)(x)
-        if s["normalization"]:
-            x = k2.layers.BatchNormalization()(x)
+        x = block(x, level)
         encoded.append(x)
         if level < num_layers - 1:
             x = k2.layers.MaxPool2D(pool_size=(2, 2))(x)
@@ -57,13 +61,7 @@ def original_flexunet(s):
         filters = s["base_filters"] * 2**level
         x = k2.layers.Conv2DTranspose(filters, (2, 2), strides=(2, 2), padding="same")(x)
         x = k2.layers.concatenate([x, encoded[level]])
-        x = conv(filters, level)(x)
-        if s["normalization"]:
-            x = k2.layers.BatchNormalization()(x)
-        x = k2.layers.Dropout(s["dropout_rate"] * level)(x)
-        x = conv(filters, level)(x)
-        if s["normalization"]:
-            x = k2.layers.BatchNormalization()(x)
+        x = block(x, level)
     head = "softmax" if s["num_classes"] > 1 else (s.get("final_activation") or "sigmoid")
     outputs = k2.layers.Conv2D(s["num_classes"], (1, 1), activation=head)(x)
     return k2.Model(inputs=[inputs], outputs=[outputs])

@@ -60,6 +60,7 @@ version = "0.0.1"
 plugin_conv = "flexseg_plugin_demo:plugin_conv"
 by_import = "flexseg_plugin_demo.more"
 broken = "flexseg_plugin_demo:does_not_exist"
+flexunet = "flexseg_plugin_demo:plugin_conv"
 
 [tool.hatch.build.targets.wheel]
 packages = ["flexseg_plugin_demo"]
@@ -105,6 +106,8 @@ print(json.dumps({
     "conv_shape": list(conv.output_shape[1:]),
     "conv_macs": card.macs, "conv_reference": card.reference, "conv_settings": card.settings,
     "by_import_shape": list(by_import.output_shape[1:]),
+    "conv_source": flexseg.registry.model_entry("plugin_conv").source,
+    "flexunet_source": flexseg.registry.model_entry("flexunet").source,
 }))
 """
 
@@ -123,8 +126,12 @@ def test_plugins_add_architectures_through_entry_points(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"flexunet", "plugin_conv", "plugin_by_import"} <= set(report["models"])
     assert "broken" not in report["models"]
-    (warning,) = report["warnings"]
-    assert "skipped model plugin 'broken' from flexseg-plugin-demo" in warning
+    broken, clash = sorted(report["warnings"])
+    assert "skipped model plugin 'broken' from flexseg-plugin-demo" in broken
+    assert "does_not_exist" in broken
+    assert "skipped model plugin 'flexunet'" in clash and "already registered by flexseg" in clash
+    assert report["conv_source"] == "flexseg-plugin-demo"
+    assert report["flexunet_source"] == "flexseg"
     assert report["conv_shape"] == [8, 8, 3] and report["by_import_shape"] == [8, 8, 2]
     assert report["conv_macs"] == 64 * 9 * 3 * 2 + 64 * 2 * 3
     assert report["conv_reference"] == "a test plugin"

@@ -1,0 +1,7 @@
+"""`python -m flexseg ...` is the `flexseg` command."""
+
+import sys
+
+from flexseg.cli import main
+
+sys.exit(main())
