@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import keras
+
 from flexseg import registry
 from flexseg.errors import FlexsegError
 from flexseg.macs import count_macs
@@ -81,8 +83,29 @@ def describe(name: str, *, input_shape: Sequence[int] | None = None, **kwargs: A
             f"concrete input_shape such as (256, 256, 3). Received: input_shape={shape!r}"
         )
     model = entry.builder(**settings)
+    return _card(model, name, entry, _class_settings(model, entry) or resolved)
+
+
+def model_card(model: keras.Model, name: str | None = None) -> ModelCard:
+    """The card of a model already built from a registered model class (nothing is rebuilt).
+
+    Example:
+        >>> import flexseg
+        >>> model = flexseg.build("flexunet_tiny")
+        >>> model_card(model, "flexunet_tiny").params == model.count_params()
+        True
+    """
+    entry = registry.entry_for_class(type(model))
+    if entry is None:
+        raise FlexsegError(
+            f"{type(model).__name__} is not a registered model class; describe models built "
+            "by a builder function with flexseg.describe(name, ...)."
+        )
+    return _card(model, name or model.name, entry, _class_settings(model, entry))
+
+
+def _card(model, name: str, entry: registry.ModelEntry, settings: dict[str, Any]) -> ModelCard:
     macs = count_macs(model)
-    config_settings = _model_settings(model, entry)
     return ModelCard(
         name=name,
         architecture=entry.name,
@@ -93,11 +116,11 @@ def describe(name: str, *, input_shape: Sequence[int] | None = None, **kwargs: A
         trainable_params=sum(math.prod(w.shape) for w in model.trainable_weights),
         macs=macs.total,
         macs_uncounted=tuple(macs.uncounted),
-        settings=config_settings if config_settings is not None else resolved,
+        settings=settings,
     )
 
 
-def _model_settings(model, entry: registry.ModelEntry) -> dict[str, Any] | None:
+def _class_settings(model, entry: registry.ModelEntry) -> dict[str, Any] | None:
     """A flexseg model class's config is exactly its settings; other builders have none."""
     if isinstance(entry.builder, type) and isinstance(model, entry.builder):
         config = model.get_config()

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 import flexseg
+from flexseg.cards import model_card
 from flexseg.errors import FlexsegError
 
 
@@ -30,7 +31,7 @@ def run(preset: str, seed: int) -> int:
     model = flexseg.build(preset)
     print(f"Built {preset} in {time.perf_counter() - started:.1f} s")
     model.summary(line_length=110)
-    card = flexseg.describe(preset)
+    card = model_card(model, preset)
     print(card)
 
     image = (

@@ -115,6 +115,12 @@ def model_entry(name: str) -> ModelEntry:
     return _MODELS[name]
 
 
+def entry_for_class(model_class: type) -> ModelEntry | None:
+    """Return the entry whose builder is `model_class`, or None."""
+    _load_plugins()
+    return next((entry for entry in _MODELS.values() if entry.builder is model_class), None)
+
+
 def resolve(name: str, settings: Mapping[str, Any]) -> tuple[ModelEntry, dict[str, Any]]:
     """Turn a model or preset name plus user settings into (architecture, checked settings).
 

@@ -7,6 +7,7 @@ import pytest
 
 import flexseg
 from flexseg import FlexsegError
+from flexseg.cards import model_card
 from flexseg.macs import count_macs
 
 
@@ -63,6 +64,15 @@ def test_card_fields_and_json():
     assert card.settings["num_layers"] == 3 and card.settings["normalization"] is True
     assert json.loads(json.dumps(card.to_dict()))["macs"] == card.macs
     assert "flexunet_tiny (flexunet)" in str(card) and "GMAC" in str(card)
+
+
+def test_card_of_a_built_model_equals_describe():
+    model = flexseg.build("flexunet_tiny")
+    assert model_card(model, "flexunet_tiny") == flexseg.describe("flexunet_tiny")
+    inputs = keras.Input((4, 4, 1))
+    plain = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
+    with pytest.raises(FlexsegError, match="not a registered model class"):
+        model_card(plain)
 
 
 def test_describe_needs_a_concrete_size():
