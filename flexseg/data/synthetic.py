@@ -34,11 +34,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 from flexseg.data.masks import colorize
+from flexseg.data.outputs import save_png, staged_folder, write_text_atomically
 from flexseg.data.palette import Palette
+from flexseg.data.splits import check_fractions, parse_fractions, stratified_split
 from flexseg.errors import FlexsegError
 
 DEFECTS = ("manipulated_front", "scratch_head", "scratch_neck", "thread_side", "thread_top")
@@ -232,72 +233,41 @@ def write_dataset(
         raise FlexsegError(f"size must be at least 32 pixels; got {size}.")
     if count < 3:
         raise FlexsegError(f"count must be at least 3 (one image per split); got {count}.")
-    if len(split) != 3 or any(f < 0 for f in split) or not math.isclose(sum(split), 1.0):
-        raise FlexsegError(f"split must be three fractions summing to 1; got {split}.")
+    split = check_fractions(split)
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FlexsegError(f"{out}: not empty; choose a new folder so no earlier data is mixed in.")
     palette = Palette.load("mvtec_screw")
     samples = [render_sample(size, seed, i) for i in _progress(range(count), progress, "render")]
-    assignment = _stratified_split(samples, split, seed)
+    assignment = stratified_split([s.defect for s in samples], split, seed)
     written = WrittenDataset(out)
+    with staged_folder(out) as staging:
+        _write_layouts(staging, samples, assignment, palette, written, progress)
+        write_text_atomically(
+            staging / "dataset.toml",
+            "# Written by python -m flexseg.data.synthetic\n"
+            f'name = "synthetic_screw"\nsize = {size}\ncount = {count}\nseed = {seed}\n'
+            f"split = {list(split)}\n"
+            'palette = "mvtec_screw"\n\n' + palette.to_toml(),
+        )
+    return written
+
+
+def _write_layouts(out, samples, assignment, palette, written, progress):
     raw = out / "mvtec_ad" / "screw"
     for index, (sample, part) in enumerate(
         _progress(list(zip(samples, assignment, strict=True)), progress, "write")
     ):
         stem = f"{index:04d}"
-        for sub in ("images", "masks"):
-            (out / part / sub).mkdir(parents=True, exist_ok=True)
-        _save(out / part / "images" / f"{stem}.png", sample.image)
-        _save(out / part / "masks" / f"{stem}.png", colorize(sample.labels, palette))
+        save_png(out / part / "images" / f"{stem}.png", sample.image)
+        save_png(out / part / "masks" / f"{stem}.png", colorize(sample.labels, palette))
         written.counts.setdefault(part, {}).setdefault(sample.defect, 0)
         written.counts[part][sample.defect] += 1
         if sample.defect == "good" and part == "train":
-            _save(raw / "train" / "good" / f"{stem}.png", sample.image)
+            save_png(raw / "train" / "good" / f"{stem}.png", sample.image)
             continue
-        _save(raw / "test" / sample.defect / f"{stem}.png", sample.image)
+        save_png(raw / "test" / sample.defect / f"{stem}.png", sample.image)
         if sample.defect != "good":
             binary = np.where(sample.labels > 0, 255, 0).astype(np.uint8)
-            _save(raw / "ground_truth" / sample.defect / f"{stem}_mask.png", binary)
-    (out / "dataset.toml").write_text(
-        "# Written by python -m flexseg.data.synthetic\n"
-        f'name = "synthetic_screw"\nsize = {size}\ncount = {count}\nseed = {seed}\n'
-        f"split = {list(split)}\n"
-        'palette = "mvtec_screw"\n\n' + palette.to_toml()
-    )
-    return written
-
-
-def _stratified_split(samples, fractions, seed):
-    rng = np.random.default_rng([seed, 2**31])
-    assignment = [""] * len(samples)
-    by_kind: dict[str, list[int]] = {}
-    for index, sample in enumerate(samples):
-        by_kind.setdefault(sample.defect, []).append(index)
-    for kind in sorted(by_kind):
-        indices = rng.permutation(by_kind[kind])
-        n_valid = round(len(indices) * fractions[1])
-        n_test = round(len(indices) * fractions[2])
-        for position, index in enumerate(indices):
-            assignment[index] = (
-                "valid"
-                if position < n_valid
-                else "test"
-                if position < n_valid + n_test
-                else "train"
-            )
-    for part in ("train", "valid", "test"):  # tiny datasets: every split gets an image
-        if part not in assignment:
-            donor = max(("train", "valid", "test"), key=assignment.count)
-            assignment[assignment.index(donor)] = part
-    return assignment
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(temporary, format="PNG")
-    temporary.replace(path)
+            save_png(raw / "ground_truth" / sample.defect / f"{stem}_mask.png", binary)
 
 
 def _progress(items, enabled, label):
@@ -321,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="0.6,0.2,0.2", help="train,valid,test fractions")
     args = parser.parse_args(argv)
     try:
-        fractions = tuple(float(part) for part in args.split.split(","))
+        fractions = parse_fractions(args.split)
         written = write_dataset(
             args.out,
             size=args.size,

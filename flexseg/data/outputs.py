@@ -1,0 +1,62 @@
+"""Writing tool outputs safely: a dataset folder appears complete, or not at all.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> target = Path(tempfile.mkdtemp()) / "dataset"
+    >>> with staged_folder(target) as staging:
+    ...     _ = (staging / "file.txt").write_text("done")
+    >>> (target / "file.txt").read_text()
+    'done'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from flexseg.errors import FlexsegError
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder; rename it to `target` only if the block succeeds.
+
+    `target` must not exist, or be an empty folder: earlier results are never overwritten.
+    """
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise FlexsegError(
+            f"{target}: already exists and is not empty; choose a new output folder so earlier "
+            "results are not mixed with or overwritten by new ones."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        target.rmdir()
+    staging.replace(target)
+
+
+def save_png(path: Path, array: np.ndarray) -> None:
+    """Write a PNG, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, format="PNG")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write text to a temporary name, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
