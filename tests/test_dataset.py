@@ -184,7 +184,7 @@ def test_augmentation_settings_are_checked():
 
 
 def test_feeds_flexunet_fit(tmp_path):
-    root = write_dataset(tmp_path / "data", size=64, count=8, seed=0).split_root
+    root = write_dataset(tmp_path / "data", size=64, count=8, seed=0).root
     train = SegmentationDataset(
         root,
         "mvtec_screw",
@@ -192,6 +192,7 @@ def test_feeds_flexunet_fit(tmp_path):
         batch_size=2,
         shuffle=True,
         augmentation={"hflip": True, "rotation": 10},
+        workers=2,
     )
     keras.utils.set_random_seed(0)
     model = flexseg.build(

@@ -65,7 +65,7 @@ class Augmentation:
         }  # fmt: skip
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.type == "bool" or field.name in ("hflip", "vflip", "rot90"):
+            if field.name in ("hflip", "vflip", "rot90"):
                 if not isinstance(value, bool):
                     raise FlexsegError(
                         f"augmentation {field.name} must be true or false; got {value!r}."

@@ -5,7 +5,7 @@ Example:
     >>> from flexseg.data import SegmentationDataset
     >>> from flexseg.data.synthetic import write_dataset
     >>> import tempfile
-    >>> root = write_dataset(tempfile.mkdtemp(), size=64, count=6, seed=0).split_root
+    >>> root = write_dataset(tempfile.mkdtemp(), size=64, count=6, seed=0).root
     >>> train = SegmentationDataset(root, "mvtec_screw", split="train", image_size=(64, 64),
     ...                             batch_size=2)
     >>> images, labels = train[0]
@@ -23,6 +23,7 @@ from typing import Literal
 
 import keras
 import numpy as np
+from PIL import Image
 
 from flexseg.data.augmentation import Augmentation, Augmenter
 from flexseg.data.images import read_image, resize_image, resize_labels
@@ -183,8 +184,6 @@ def _check_size(size) -> tuple[int, int] | None:
 
 
 def _common_size(pairs: list[Pair], folder: Path) -> tuple[int, int]:
-    from PIL import Image
-
     sizes = {}
     for pair in pairs:
         with Image.open(pair.image) as image:

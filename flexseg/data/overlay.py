@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from flexseg.data.masks import colorize
 from flexseg.data.palette import IGNORE_LABEL, Palette
+from flexseg.errors import FlexsegError
 
 
 def overlay(
@@ -32,7 +33,7 @@ def overlay(
         rgb = np.repeat(rgb[..., None], 3, axis=-1)
     rgb = rgb[..., :3].astype(np.float32)
     if rgb.shape[:2] != labels.shape:
-        raise ValueError(f"image is {rgb.shape[:2]} but labels are {labels.shape}")
+        raise FlexsegError(f"overlay: image is {rgb.shape[:2]} but labels are {labels.shape}.")
     colors = colorize(labels, palette).astype(np.float32)
     painted = (labels != 0)[..., None]
     blended = np.where(painted, (1 - alpha) * rgb + alpha * colors, rgb)

@@ -100,7 +100,8 @@ class Palette:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Palette) and self.classes == other.classes
 
-    __hash__ = None  # mutable-free but compared by value; not meant as a dict key
+    def __hash__(self) -> int:
+        return hash(self.classes)
 
     @classmethod
     def load(cls, spec: str | Path) -> Palette:

@@ -211,12 +211,10 @@ def _draw_defect(rng, defect, screw, u, v, width):
 
 @dataclass
 class WrittenDataset:
+    """Where the dataset went (its split layout is at `root`) and images per split and kind."""
+
     root: Path
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def split_root(self) -> Path:
-        return self.root
 
 
 def write_dataset(
