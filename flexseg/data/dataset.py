@@ -45,7 +45,8 @@ class SegmentationDataset(keras.utils.PyDataset):
         image_size: (height, width) to resize to; None keeps the files' size (all equal).
         batch_size: images per batch.
         shuffle: reshuffle the order every epoch (seeded).
-        seed: seed of the shuffling and the augmentation.
+        seed: seed of the shuffling and the augmentation (augmentation repeats exactly with
+            workers=1; with more workers, batches are augmented in the order threads ask).
         channels: 1 (gray) or 3 (RGB); files are converted as needed.
         scale: "raw" keeps 0-255 pixels (the original's published configs), "unit" gives 0-1.
         labels: "onehot" (B, H, W, K) float32 or "sparse" (B, H, W) int32.
