@@ -121,13 +121,9 @@ def entry_for_class(model_class: type) -> ModelEntry | None:
     return next((entry for entry in _MODELS.values() if entry.builder is model_class), None)
 
 
-def resolve(name: str, settings: Mapping[str, Any]) -> tuple[ModelEntry, dict[str, Any]]:
-    """Turn a model or preset name plus user settings into (architecture, checked settings).
-
-    `None` values mean "use the default" and are dropped; user settings win over a preset's.
-    """
+def architecture_of(name: str) -> tuple[ModelEntry, presets.Preset | None]:
+    """The architecture behind a model or preset name, and the preset (None for an architecture)."""
     _load_plugins()
-    given = {key: value for key, value in settings.items() if value is not None}
     preset = presets.find_preset(name)
     if preset is not None and name in _MODELS:
         raise FlexsegError(
@@ -140,10 +136,19 @@ def resolve(name: str, settings: Mapping[str, Any]) -> tuple[ModelEntry, dict[st
                 f"Preset {name!r} ({preset.path}) names architecture {preset.architecture!r}, "
                 f"which is not registered.{did_you_mean(preset.architecture, _MODELS)}"
             )
-        entry = _MODELS[preset.architecture]
+        return _MODELS[preset.architecture], preset
+    return model_entry(name), None
+
+
+def resolve(name: str, settings: Mapping[str, Any]) -> tuple[ModelEntry, dict[str, Any]]:
+    """Turn a model or preset name plus user settings into (architecture, checked settings).
+
+    `None` values mean "use the default" and are dropped; user settings win over a preset's.
+    """
+    given = {key: value for key, value in settings.items() if value is not None}
+    entry, preset = architecture_of(name)
+    if preset is not None:
         given = {**preset.settings, **given}
-    else:
-        entry = model_entry(name)
     check_settings(entry, given, context=f"preset {name!r}" if preset else None)
     return entry, given
 

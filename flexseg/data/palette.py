@@ -167,7 +167,8 @@ class Palette:
         """The original's `[mask]` dict `{(r, g, b): class_id, ...}` under rgb_map or color_map.
 
         The dict values are the class ids (the original ignored them and used dict order).
-        Class names come from `[mask] classes = [...]` when present, else `class_<id>`.
+        Class names come from `[mask] classes = [...]` when present, else background for
+        class 0 and `class_<id>` for the others.
         """
         path = Path(path)
         parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
@@ -188,7 +189,11 @@ class Palette:
         if parser.has_option("mask", "classes"):
             listed = _literal(parser.get("mask", "classes"), f"{path} [mask] classes")
             names = dict(enumerate(listed))
-        classes = [(cid, names.get(cid, f"class_{cid}"), color) for color, cid in mapping.items()]
+        default_names = {0: "background"}
+        classes = [
+            (cid, names.get(cid, default_names.get(cid, f"class_{cid}")), color)
+            for color, cid in mapping.items()
+        ]
         return cls(classes, source=f"{path} [mask] {keys[0]}")
 
     def to_toml(self) -> str:

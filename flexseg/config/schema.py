@@ -1,0 +1,81 @@
+"""The keys of a flexseg config, their types, defaults and allowed values.
+
+Sections: [model] (an architecture or preset `name` plus its settings, checked against that
+architecture), [data], [train], [eval], [infer]. Every other key is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: accepted Python types, default, and optional choices or range."""
+
+    types: tuple[type, ...]
+    default: Any = REQUIRED
+    help: str = ""
+    choices: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    length: int | None = None  # for lists: exact number of items
+    nullable: bool = False
+
+
+INT, FLOAT, NUMBER = (int,), (float,), (int, float)
+STR, BOOL, LIST, TABLE = (str,), (bool,), (list,), (dict,)
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "model": {
+        "name": Key(STR, "flexunet", "architecture or preset, see `flexseg models`"),
+    },
+    "data": {
+        "root": Key(STR, REQUIRED, "dataset root holding train/, valid/, test/"),
+        "palette": Key(STR + LIST, REQUIRED, "preset name, TOML/ini path, or inline classes"),
+        "image_size": Key(LIST, None, "[height, width] to resize to", length=2, nullable=True),
+        "channels": Key(INT, 3, "1 (gray) or 3 (RGB)", choices=(1, 3)),
+        "scale": Key(STR, "raw", "raw 0-255 pixels or unit 0-1", choices=("raw", "unit")),
+        "mask_format": Key(STR, "color", "colorized or index masks", choices=("color", "index")),
+        "off_palette": Key(STR, "error", "", choices=("error", "nearest", "ignore")),
+        "class_weights": Key(LIST + TABLE, None, "per-class loss weights", nullable=True),
+        "augmentation": Key(TABLE, {}, "online augmentation, see flexseg.data.Augmentation"),
+    },
+    "train": {
+        "epochs": Key(INT, 100, "", minimum=1),
+        "batch_size": Key(INT, 2, "", minimum=1),
+        "optimizer": Key(STR, "adam", "", choices=("adam", "adamw")),
+        "learning_rate": Key(NUMBER, 1e-3, "", minimum=0),
+        "weight_decay": Key(NUMBER, 0.004, "AdamW only", minimum=0),
+        "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
+        "clipnorm": Key(NUMBER, None, "gradient clipping by norm", minimum=0, nullable=True),
+        "loss": Key(STR, "cce", "cce, weighted_cce, dice, focal, tversky, or sums like cce+dice"),
+        "patience": Key(INT, 10, "early stopping patience in epochs (0: off)", minimum=0),
+        "reduce_lr_patience": Key(INT, 4, "epochs without improvement (0: off)", minimum=0),
+        "reduce_lr_factor": Key(NUMBER, 0.5, "", minimum=0, maximum=1),
+        "min_learning_rate": Key(NUMBER, 1e-7, "", minimum=0),
+        "seed": Key(INT, 0, ""),
+        "run_dir": Key(STR, "runs/default", "where checkpoints, logs and plots go"),
+        "epoch_change_images": Key(INT, 6, "validation images drawn every epoch", minimum=0),
+        "legacy_dice_metric": Key(BOOL, False, "also log the original's dice_coef_multiclass"),
+        "tensorboard": Key(BOOL, False, ""),
+        "workers": Key(INT, 1, "data-loading threads", minimum=1),
+    },
+    "eval": {
+        "split": Key(STR, "test", "", choices=("train", "valid", "test")),
+        "batch_size": Key(INT, 2, "", minimum=1),
+    },
+    "infer": {
+        "input": Key(STR, None, "image folder (searched recursively)", nullable=True),
+        "output": Key(STR, None, "output folder (never inside the input)", nullable=True),
+        "tile_size": Key(INT, None, "tile side for large images", minimum=16, nullable=True),
+        "tile_overlap": Key(INT, 64, "overlap between tiles in pixels", minimum=0),
+        "flip_tta": Key(BOOL, False, "average with flipped predictions"),
+        "overlay": Key(BOOL, True, ""),
+        "panel": Key(BOOL, False, "image | prediction side by side"),
+        "probabilities": Key(BOOL, False, "also write class probabilities (.npz)"),
+    },
+}
