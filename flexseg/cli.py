@@ -1,13 +1,18 @@
-"""The `flexseg` command: `flexseg models`, `flexseg describe NAME`, `flexseg demo`.
+"""The `flexseg` command.
 
 Example:
     flexseg models --size 256 --num-classes 6
     flexseg describe flexunet_mvtec_screw --json
+    flexseg data synthetic --out data/screws
+    flexseg train run.toml --set train.epochs=3
+    flexseg evaluate run.toml
+    flexseg config convert train_eval_infer.config
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -43,7 +48,34 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands that are whole programs of their own: `flexseg NAME ...` runs MODULE.main(...).
+PROGRAMS = {
+    "train": ("flexseg.train", "train from a config"),
+    "evaluate": ("flexseg.evaluate", "score a trained run, or folders of masks"),
+    "config": ("flexseg.config.__main__", "convert the original's ini config, check a config"),
+}
+DATA_TOOLS = {
+    "synthetic": "flexseg.data.synthetic",
+    "mvtec": "flexseg.data.mvtec",
+    "augment": "flexseg.data.augment",
+    "stats": "flexseg.data.stats",
+}
+
+
+def _run_program(argv: list[str]) -> int | None:
+    """Dispatch `flexseg train ...`, `flexseg data stats ...` and the like; None if not one."""
+    if argv and argv[0] in PROGRAMS:
+        return importlib.import_module(PROGRAMS[argv[0]][0]).main(argv[1:])
+    if len(argv) >= 2 and argv[0] == "data" and argv[1] in DATA_TOOLS:
+        return importlib.import_module(DATA_TOOLS[argv[1]]).main(argv[2:])
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    code = _run_program(argv)
+    if code is not None:
+        return code
     parser = argparse.ArgumentParser(
         prog="flexseg", description="Segmentation models on every Keras backend."
     )
@@ -73,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--preset", default="flexunet_mvtec_screw")
     demo_parser.add_argument("--seed", type=int, default=0)
     demo_parser.set_defaults(handler=lambda a: demo.run(a.preset, a.seed))
+
+    for name, (_, summary) in PROGRAMS.items():
+        commands.add_parser(name, help=f"{summary} (flexseg {name} --help)", add_help=False)
+    data = commands.add_parser("data", help="dataset tools: " + ", ".join(DATA_TOOLS))
+    data.add_argument("tool", choices=sorted(DATA_TOOLS), help="flexseg data TOOL --help")
 
     args = parser.parse_args(argv)
     try:

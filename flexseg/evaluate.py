@@ -1,5 +1,11 @@
 """`python -m flexseg.evaluate`: score segmentations with one confusion matrix per split.
 
+Config mode scores a trained run (train.run_dir/best.keras) on eval.split (default test),
+with anomaly scores 1 - p(background), and writes evaluation.json, evaluation.csv and
+confusion_matrix.png into the run folder:
+
+    python -m flexseg.evaluate run.toml
+
 Folders mode scores any tool's colorized predictions against ground-truth masks, pairing
 files by stem:
 
@@ -18,6 +24,10 @@ import json
 import sys
 from pathlib import Path
 
+import keras
+
+from flexseg.config import Config, load_config
+from flexseg.data.dataset import SegmentationDataset
 from flexseg.data.masks import MaskDecoder
 from flexseg.data.outputs import write_text_atomically
 from flexseg.data.pairs import SHOWN
@@ -73,17 +83,53 @@ def evaluate_folders(
     return scores.result()
 
 
+def evaluate_run(config: Config, checkpoint: str | Path | None = None) -> dict:
+    """Score a trained model on eval.split; writes the reports into the run folder."""
+    run_dir = config.path(config.train["run_dir"])
+    checkpoint = Path(checkpoint) if checkpoint else run_dir / "best.keras"
+    if not checkpoint.is_file():
+        raise FlexsegError(
+            f"{checkpoint}: no checkpoint; train first (python -m flexseg.train CONFIG) or "
+            "pass --checkpoint."
+        )
+    model = keras.models.load_model(checkpoint, compile=False)
+    palette = config.palette()
+    palette.check_num_classes(model.output_shape[-1])
+    data = config.data
+    height, width = model.input_shape[1:3]
+    size = (height, width) if height and width else data["image_size"]
+    split = SegmentationDataset(
+        config.path(data["root"]), palette, split=config.eval["split"],
+        image_size=tuple(size) if size else None, batch_size=config.eval["batch_size"],
+        channels=data["channels"], scale=data["scale"], labels="sparse",
+        mask_format=data["mask_format"], off_palette=data["off_palette"],
+    )  # fmt: skip
+    scores = SegmentationScores(palette.names)
+    for index in range(len(split)):
+        images, labels = split[index][:2]
+        probabilities = keras.ops.convert_to_numpy(model.predict_on_batch(images))
+        scores.update(labels, probabilities.argmax(-1), scores=1.0 - probabilities[..., 0])
+    result = scores.result()
+    result["checkpoint"] = str(checkpoint)
+    result["split"] = config.eval["split"]
+    write_text_atomically(run_dir / "evaluation.json", json.dumps(result, indent=2) + "\n")
+    write_csv(result, run_dir / "evaluation.csv")
+    plot_confusion(result, run_dir / "confusion_matrix.png")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m flexseg.evaluate",
-        description="Score colorized predictions against ground-truth masks (pairs by stem).",
+        description="Score a trained run (CONFIG), or folders of masks (--pred-dir/--gt-dir).",
     )
-    parser.add_argument("--pred-dir", required=True, type=Path, help="folder of predicted masks")
-    parser.add_argument(
-        "--gt-dir", required=True, type=Path, help="ground-truth masks (or a split folder)"
-    )
-    parser.add_argument("--palette", required=True, help="palette preset, TOML or ini file")
-    parser.add_argument("--json", required=True, type=Path, help="write the scores here")
+    parser.add_argument("config", nargs="?", help="the run's TOML config (config mode)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--checkpoint", type=Path, help="model file (default run_dir/best.keras)")
+    parser.add_argument("--pred-dir", type=Path, help="folder of predicted masks")
+    parser.add_argument("--gt-dir", type=Path, help="ground-truth masks (or a split folder)")
+    parser.add_argument("--palette", help="palette preset, TOML or ini file")
+    parser.add_argument("--json", type=Path, help="write the scores here")
     parser.add_argument("--csv", type=Path, help="write the per-class table here")
     parser.add_argument("--plot", type=Path, help="write the confusion-matrix PNG here")
     parser.add_argument(
@@ -93,6 +139,21 @@ def main(argv: list[str] | None = None) -> int:
         help="colors that are neither a palette color nor a blend of two (default: error)",
     )
     args = parser.parse_args(argv)
+    folders = (args.pred_dir, args.gt_dir, args.palette, args.json)
+    if args.config is not None:
+        if any(folders):
+            parser.error("give either CONFIG or --pred-dir/--gt-dir/--palette/--json, not both")
+        try:
+            result = evaluate_run(load_config(args.config, args.set), args.checkpoint)
+        except FlexsegError as error:
+            print(f"{parser.prog}: {error}", file=sys.stderr)
+            return 2
+        print(format_table(result))
+        return 0
+    if not all(folders):
+        parser.error(
+            "folders mode needs --pred-dir, --gt-dir, --palette and --json (or give CONFIG)"
+        )
     try:
         result = evaluate_folders(
             args.pred_dir, args.gt_dir, Palette.load(args.palette), args.off_palette
