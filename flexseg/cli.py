@@ -6,6 +6,7 @@ Example:
     flexseg data synthetic --out data/screws
     flexseg train run.toml --set train.epochs=3
     flexseg evaluate run.toml
+    flexseg infer run.toml --input images/ --output predictions/
     flexseg config convert train_eval_infer.config
 """
 
@@ -52,6 +53,7 @@ def _describe(args: argparse.Namespace) -> int:
 PROGRAMS = {
     "train": ("flexseg.train", "train from a config"),
     "evaluate": ("flexseg.evaluate", "score a trained run, or folders of masks"),
+    "infer": ("flexseg.infer", "predict a folder of images with a trained run"),
     "config": ("flexseg.config.__main__", "convert the original's ini config, check a config"),
 }
 DATA_TOOLS = {
