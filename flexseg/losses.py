@@ -47,7 +47,8 @@ class SumOfLosses(keras.losses.Loss):
     """The sum of named losses, e.g. SumOfLosses(["cce", "dice"])."""
 
     def __init__(self, names, name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name or "+".join(names), reduction=reduction, dtype=dtype)
+        # "+" is not allowed in TensorFlow name scopes: cce+dice is named cce_plus_dice.
+        super().__init__(name=name or "_plus_".join(names), reduction=reduction, dtype=dtype)
         self.names = list(names)
         self.parts = [LOSSES[n]() for n in self.names]
 

@@ -51,6 +51,11 @@ def test_a_run_writes_its_logs_checkpoints_and_images(data_root, tmp_path):
     assert not (run / "backup").exists()
 
 
+def test_summed_loss_trains_on_every_backend(data_root, tmp_path):
+    history = train(run_config(data_root, tmp_path / "run", epochs=1, loss="cce+dice"), verbose=0)
+    assert np.isfinite(history["epochs"][0]["loss"])
+
+
 def test_a_finished_run_is_never_overwritten(data_root, tmp_path):
     train(run_config(data_root, tmp_path / "run", epochs=1), verbose=0)
     with pytest.raises(ConfigError, match="already holds a run's results"):
@@ -76,7 +81,7 @@ def test_same_seed_same_history(data_root, tmp_path):
 
 
 def test_loss_names():
-    assert get_loss("cce").name == "cce" and get_loss("cce+dice").name == "cce+dice"
+    assert get_loss("cce").name == "cce" and get_loss("cce+dice").name == "cce_plus_dice"
     with pytest.raises(Exception, match=r"unknown loss .dise..*Did you mean: dice"):
         get_loss("cce+dise")
 
