@@ -56,6 +56,13 @@ def test_summed_loss_trains_on_every_backend(data_root, tmp_path):
     assert np.isfinite(history["epochs"][0]["loss"])
 
 
+def test_time_limit_stops_after_the_epoch_that_passes_it(data_root, tmp_path):
+    config = run_config(data_root, tmp_path / "run", epochs=50, max_minutes=0.0, patience=0)
+    history = train(config, verbose=0)
+    assert [row["epoch"] for row in history["epochs"]] == [1]
+    assert (tmp_path / "run" / "last.keras").is_file()
+
+
 def test_a_finished_run_is_never_overwritten(data_root, tmp_path):
     train(run_config(data_root, tmp_path / "run", epochs=1), verbose=0)
     with pytest.raises(ConfigError, match="already holds a run's results"):

@@ -63,6 +63,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "legacy_dice_metric": Key(BOOL, False, "also log the original's dice_coef_multiclass"),
         "tensorboard": Key(BOOL, False, ""),
         "workers": Key(INT, 1, "data-loading threads", minimum=1),
+        "max_minutes": Key(
+            NUMBER, None, "stop after the epoch that passes this", minimum=0, nullable=True
+        ),
     },
     "eval": {
         "split": Key(STR, "test", "", choices=("train", "valid", "test")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 
 import keras
@@ -74,6 +75,25 @@ class EpochLogs(keras.callbacks.Callback):
         figure.savefig(temporary, dpi=90)
         plt.close(figure)
         temporary.replace(path)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch that ends past `minutes` of training."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() - self._start > self.seconds:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
+            print(f"Stopping after epoch {epoch + 1}: the time limit of "
+                  f"{self.seconds / 60:g} minutes is reached.")  # fmt: skip
 
 
 class EpochChangeInference(keras.callbacks.Callback):

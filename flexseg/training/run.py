@@ -20,7 +20,7 @@ from flexseg.data.dataset import SegmentationDataset
 from flexseg.data.outputs import write_text_atomically
 from flexseg.losses import get_loss
 from flexseg.metrics.training import training_metrics
-from flexseg.training.callbacks import EpochChangeInference, EpochLogs
+from flexseg.training.callbacks import EpochChangeInference, EpochLogs, TimeLimit
 
 BACKUP = "backup"
 
@@ -149,6 +149,8 @@ def train(config: Config, verbose: int | str = "auto") -> dict:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=t["patience"], verbose=1)
         )
+    if t["max_minutes"] is not None:
+        callbacks.append(TimeLimit(t["max_minutes"]))
     if t["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     # Last: the backup of an epoch is taken only after its logs are written.
