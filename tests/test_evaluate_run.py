@@ -7,21 +7,12 @@ import pytest
 
 from flexseg import cli
 from flexseg.data.pairs import find_pairs
-from flexseg.data.synthetic import write_dataset
+from tests.runs import tiny_trained_run
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("run")
-    root = write_dataset(folder / "data", size=32, count=12, seed=2).root
-    config = folder / "run.toml"
-    config.write_text(
-        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\n'
-        f'[data]\nroot = "{root}"\npalette = "mvtec_screw"\n'
-        '[train]\nepochs = 1\nbatch_size = 4\nrun_dir = "runs/r"\nepoch_change_images = 0\n'
-    )
-    assert cli.main(["train", str(config)]) == 0
-    return config, root
+    return tiny_trained_run(tmp_path_factory.mktemp("run"), seed=2)
 
 
 def test_evaluate_a_run_writes_its_reports(trained_run, capsys):

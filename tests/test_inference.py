@@ -8,8 +8,8 @@ from PIL import Image
 import flexseg
 from flexseg import cli
 from flexseg.data import MaskDecoder, Palette
-from flexseg.data.synthetic import write_dataset
 from flexseg.inference import Predictor, blend_window, predict_tiled
+from tests.runs import tiny_trained_run
 
 
 def fully_convolutional_model():
@@ -56,15 +56,9 @@ def test_predictor_returns_the_original_size():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("infer")
-    root = write_dataset(folder / "data", size=32, count=10, seed=4).root
-    config = folder / "run.toml"
-    config.write_text(
-        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\n'
-        f'[data]\nroot = "{root}"\npalette = "mvtec_screw"\n'
-        '[train]\nepochs = 1\nbatch_size = 4\nrun_dir = "runs/r"\nepoch_change_images = 0\n'
-        "[infer]\npanel = true\nprobabilities = true\n"
+    config, _ = tiny_trained_run(
+        folder, seed=4, extra="[infer]\npanel = true\nprobabilities = true\n"
     )
-    assert cli.main(["train", str(config)]) == 0
     images = folder / "images" / "nested"
     images.mkdir(parents=True)
     Image.fromarray(np.full((40, 56), 90, np.uint8)).save(images / "big.jpg")

@@ -54,6 +54,18 @@ def save_png(path: Path, array: np.ndarray) -> None:
     Image.fromarray(array).save(path, format="PNG")
 
 
+def save_figure(figure, path: str | Path, dpi: int = 100) -> None:
+    """Save a matplotlib figure under a temporary name, rename it into place, and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    figure.savefig(temporary, dpi=dpi)
+    plt.close(figure)
+    temporary.replace(path)
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     """Write text to a temporary name, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)

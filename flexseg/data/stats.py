@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from flexseg.data.masks import MaskDecoder
-from flexseg.data.outputs import write_text_atomically
+from flexseg.data.outputs import save_figure, write_text_atomically
 from flexseg.data.pairs import find_pairs
 from flexseg.data.palette import Palette
 from flexseg.data.splits import SPLITS
@@ -100,11 +100,7 @@ def plot_stats(stats: dict, path: str | Path) -> None:
     bottom.set_ylabel("images containing the class")
     bottom.set_xticks(x, classes, rotation=30, ha="right")
     figure.tight_layout()
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
+    save_figure(figure, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flexseg.data.outputs import write_text_atomically
+from flexseg.data.outputs import save_figure, write_text_atomically
 
 COLUMNS = ("iou", "dice", "precision", "recall")
 
@@ -77,8 +77,4 @@ def plot_confusion(result: dict, path: str | Path) -> None:
     axis.set_title(f"Confusion (rows sum to 1); foreground mIoU {_cell(miou).strip()}")
     figure.colorbar(image, ax=axis, fraction=0.046)
     figure.tight_layout()
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
+    save_figure(figure, path)

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from flexseg.data.masks import colorize
-from flexseg.data.outputs import write_text_atomically
+from flexseg.data.outputs import save_figure, write_text_atomically
 from flexseg.data.palette import Palette
 
 
@@ -71,10 +71,7 @@ class EpochLogs(keras.callbacks.Callback):
         axis.legend(fontsize=7, ncol=2)
         axis.grid(alpha=0.3)
         figure.tight_layout()
-        temporary = path.with_name(f".{path.stem}.tmp.png")
-        figure.savefig(temporary, dpi=90)
-        plt.close(figure)
-        temporary.replace(path)
+        save_figure(figure, path, dpi=90)
 
 
 class TimeLimit(keras.callbacks.Callback):
