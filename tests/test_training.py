@@ -87,6 +87,13 @@ def test_same_seed_same_history(data_root, tmp_path):
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
 
 
+def test_weight_decay_is_never_silently_ignored(data_root, tmp_path):
+    with pytest.raises(ConfigError, match=r"weight_decay=0\.01 applies to optimizer adamw only"):
+        train(run_config(data_root, tmp_path / "run", weight_decay=0.01), verbose=0)
+    adamw = train(run_config(data_root, tmp_path / "w", optimizer="adamw"), verbose=0)
+    assert np.isfinite(adamw["epochs"][-1]["loss"])
+
+
 def test_loss_names():
     assert get_loss("cce").name == "cce" and get_loss("cce+dice").name == "cce_plus_dice"
     with pytest.raises(Exception, match=r"unknown loss .dise..*Did you mean: dice"):

@@ -49,7 +49,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "batch_size": Key(INT, 2, "", minimum=1),
         "optimizer": Key(STR, "adam", "", choices=("adam", "adamw")),
         "learning_rate": Key(NUMBER, 1e-3, "", minimum=0),
-        "weight_decay": Key(NUMBER, 0.004, "AdamW only", minimum=0),
+        "weight_decay": Key(NUMBER, None, "AdamW only (default 0.004)", minimum=0, nullable=True),
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
         "clipnorm": Key(NUMBER, None, "gradient clipping by norm", minimum=0, nullable=True),
         "loss": Key(STR, "cce", "cce, weighted_cce, dice, focal, tversky, or sums like cce+dice"),

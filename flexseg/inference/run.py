@@ -72,7 +72,9 @@ def infer_folder(
             labels = probabilities.argmax(axis=-1).astype(np.uint8)
             mask = colorize(labels, palette)
             save_png(staging / relative, mask)
-            shown = overlay(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, labels, palette)
+            if settings["overlay"] or settings["panel"]:
+                gray_or_rgb = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+                shown = overlay(gray_or_rgb, labels, palette)
             if settings["overlay"]:
                 save_png(staging / "overlays" / relative, np.asarray(shown))
             if settings["panel"]:

@@ -49,11 +49,17 @@ def prepare_run_dir(config: Config) -> tuple[Path, bool]:
 
 def make_optimizer(settings: dict) -> keras.optimizers.Optimizer:
     clipping = {k: settings[k] for k in ("clipvalue", "clipnorm") if settings[k] is not None}
+    decay = settings["weight_decay"]
     if settings["optimizer"] == "adamw":
         return keras.optimizers.AdamW(
             learning_rate=settings["learning_rate"],
-            weight_decay=settings["weight_decay"],
+            weight_decay=0.004 if decay is None else decay,
             **clipping,
+        )
+    if decay is not None:
+        raise ConfigError(
+            f"train.weight_decay={decay} applies to optimizer adamw only; set "
+            'train.optimizer = "adamw" or remove train.weight_decay.'
         )
     return keras.optimizers.Adam(learning_rate=settings["learning_rate"], **clipping)
 
