@@ -7,7 +7,7 @@ BACKENDS ?= tensorflow jax torch
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.flexseg-installed
 
-.PHONY: install lint format test test-one demo clean
+.PHONY: install lint format test test-one bench-smoke demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: lint
 		echo "=== KERAS_BACKEND=$$backend ==="; \
 		KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider tests flexseg --doctest-modules || exit 1; \
 	done
+	$(MAKE) --no-print-directory bench-smoke
+
+# The backend benchmark end to end on a tiny model (about a minute): every code path, no timing claims.
+bench-smoke: install
+	$(PY) -m benchmarks.backends --smoke
 
 # One backend only: make test-one BACKEND=jax
 test-one: install

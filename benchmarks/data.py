@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, write_atomically
 from flexseg.data import MaskDecoder, Palette, colorize
 
 TARGET_MASKS_PER_SECOND = 300
@@ -45,13 +45,6 @@ def time_decoding(decoder: MaskDecoder, mask: np.ndarray, count: int, repeats: i
             decoder.decode(mask)
         rates.append(count / (time.perf_counter() - started))
     return {"masks_per_second": statistics.median(rates), "spread": [min(rates), max(rates)]}
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,37 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import shutil
+import subprocess
 from pathlib import Path
+
+PACKAGES = (
+    "flexseg",
+    "keras",
+    "tensorflow",
+    "jax",
+    "jaxlib",
+    "torch",
+    "numpy",
+    "pillow",
+    "scipy",
+)
+
+
+def gpus() -> list[str]:
+    """GPU names and memory from nvidia-smi; empty without an NVIDIA GPU."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listing = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in listing.stdout.splitlines() if line.strip()]
 
 
 def describe_machine() -> dict:
@@ -17,15 +47,25 @@ def describe_machine() -> dict:
                 cpu = line.split(":", 1)[1].strip()
                 break
     versions = {}
-    for package in ("flexseg", "keras", "numpy", "pillow", "scipy"):
+    for package in PACKAGES:
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cpu": cpu,
-        "cores": os.cpu_count(),
+        "cores": cores,
+        "gpus": gpus(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
     }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary name, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)

@@ -4,6 +4,7 @@ Names: `cce` (categorical cross-entropy; class weights come from the dataset's p
 sample weights), `dice`, `focal`, `tversky`, and sums written with "+", e.g. `cce+dice`.
 Dice and Tversky are computed per image and class (Keras's losses with axis=(1, 2)); a class
 absent from both an image's truth and prediction adds a constant 1, which has no gradient.
+Class weights weight the pixel-wise losses; pixels of weight 0 (ignored) count in none.
 
 Example:
     >>> import numpy as np
@@ -42,9 +43,16 @@ def _tversky():
 LOSSES = {"cce": _cce, "dice": _dice, "focal": _focal, "tversky": _tversky}
 
 
+PIXELWISE = {"cce", "focal"}  # one value per pixel: per-pixel weights apply directly
+
+
 @keras.saving.register_keras_serializable(package="flexseg")
 class SumOfLosses(keras.losses.Loss):
-    """The sum of named losses, e.g. SumOfLosses(["cce", "dice"])."""
+    """The sum of named losses, e.g. SumOfLosses(["cce", "dice"]).
+
+    Per-pixel sample weights (class weights, 0 for ignored pixels) weight the pixel-wise
+    losses (cce, focal); the region losses (dice, tversky) leave out the pixels of weight 0.
+    """
 
     def __init__(self, names, name=None, reduction="sum_over_batch_size", dtype=None):
         # "+" is not allowed in TensorFlow name scopes: cce+dice is named cce_plus_dice.
@@ -52,15 +60,28 @@ class SumOfLosses(keras.losses.Loss):
         self.names = list(names)
         self.parts = [LOSSES[n]() for n in self.names]
 
-    def call(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
         total = None
-        for part in self.parts:
-            value = keras.ops.mean(part.call(y_true, y_pred))
+        for name, part in zip(self.names, self.parts, strict=True):
+            if name in PIXELWISE:
+                value = part(y_true, y_pred, sample_weight=sample_weight)
+            else:
+                value = part(*_without_ignored(y_true, y_pred, sample_weight))
             total = value if total is None else total + value
         return total
 
+    def call(self, y_true, y_pred):
+        return self(y_true, y_pred)
+
     def get_config(self):
         return {"names": self.names, "name": self.name, "reduction": self.reduction}
+
+
+def _without_ignored(y_true, y_pred, sample_weight):
+    if sample_weight is None:
+        return y_true, y_pred
+    keep = keras.ops.expand_dims(keras.ops.cast(sample_weight > 0, y_pred.dtype), -1)
+    return keras.ops.cast(y_true, y_pred.dtype) * keep, y_pred * keep
 
 
 def get_loss(spec: str) -> keras.losses.Loss:
@@ -72,4 +93,4 @@ def get_loss(spec: str) -> keras.losses.Loss:
                 f"unknown loss {name!r} in {spec!r}.{did_you_mean(name, LOSSES)} "
                 f"Losses: {', '.join(LOSSES)}, or sums such as cce+dice."
             )
-    return LOSSES[names[0]]() if len(names) == 1 else SumOfLosses(names)
+    return SumOfLosses(names, name=names[0] if len(names) == 1 else None)

@@ -52,7 +52,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "weight_decay": Key(NUMBER, None, "AdamW only (default 0.004)", minimum=0, nullable=True),
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
         "clipnorm": Key(NUMBER, None, "gradient clipping by norm", minimum=0, nullable=True),
-        "loss": Key(STR, "cce", "cce, weighted_cce, dice, focal, tversky, or sums like cce+dice"),
+        "loss": Key(STR, "cce", "cce, dice, focal, tversky, or sums like cce+dice"),
         "patience": Key(INT, 10, "early stopping patience in epochs (0: off)", minimum=0),
         "reduce_lr_patience": Key(INT, 4, "epochs without improvement (0: off)", minimum=0),
         "reduce_lr_factor": Key(NUMBER, 0.5, "", minimum=0, maximum=1),

@@ -7,10 +7,10 @@ and its class is where it sits, so a model needs spatial context:
 | class             | defect                                            | where           |
 |-------------------|---------------------------------------------------|-----------------|
 | manipulated_front | blunted tip (material missing) with a dark face   | tip             |
-| scratch_head      | thin bright or dark scratch, 1-3 px wide           | head            |
-| scratch_neck      | thin bright or dark scratch, 1-3 px wide           | neck            |
-| thread_side       | scuffed flanks of 2-3 thread ridges                | thread flank    |
-| thread_top        | flattened crests of 2-4 thread ridges              | thread crest    |
+| scratch_head      | bright or dark scratch, 2.5-5% of the screw wide   | head            |
+| scratch_neck      | bright or dark scratch, 2.5-5% of the screw wide   | neck            |
+| thread_side       | scuffed flanks of 3-5 thread ridges                | thread flank    |
+| thread_top        | flattened crests of 3-5 thread ridges              | thread crest    |
 
 Defects cover 0.05-2% of the image; about a fifth of the images have none. Writes the split
 layout DIR/{train,valid,test}/{images,masks} (colorized masks, mvtec_screw palette), the MVTec
@@ -107,7 +107,7 @@ def render_sample(size: int, seed: int, index: int, defect: str | None = None) -
     rng = np.random.default_rng([seed, index])
     if defect is None:
         defect = "good" if rng.random() < GOOD_FRACTION else str(rng.choice(DEFECTS))
-    screw = ScrewGeometry(length=0.62 * size)
+    screw = ScrewGeometry(length=0.72 * size)
     angle = rng.uniform(0, 2 * math.pi)
     margin = 0.5 * screw.length + 0.14 * screw.length
     cx, cy = rng.uniform(margin * 0.75, size - margin * 0.75, 2)
@@ -175,24 +175,24 @@ def _draw_defect(rng, defect, screw, u, v, width):
         u0 = rng.uniform(start, end)
         v0 = rng.uniform(-0.6, 0.6) * np.median(width[region]) if region.any() else 0.0
         theta = rng.uniform(0, math.pi)
-        reach = rng.uniform(0.08, 0.2) * screw.length
+        reach = rng.uniform(0.15, 0.3) * screw.length
         along = (u - u0) * math.cos(theta) + (v - v0) * math.sin(theta)
         across = -(u - u0) * math.sin(theta) + (v - v0) * math.cos(theta)
-        thickness = rng.uniform(1.0, 3.0)
+        thickness = max(rng.uniform(0.025, 0.05) * screw.length, 1.5)
         mark = region & (np.abs(along) <= reach / 2) & (np.abs(across) <= thickness / 2)
         shade = np.where(mark, rng.choice([-1, 1]) * rng.uniform(28, 45), 0.0)
         return width, np.where(mark, class_id, 0).astype(np.uint8), shade
     if defect == "thread_side":
         side = rng.choice([-1, 1])
-        u0, span = _thread_stretch(rng, screw, ridges=(2, 3))
-        flank = (np.abs(v) > screw.core * 0.8) & inside & (np.sign(v) == side)
+        u0, span = _thread_stretch(rng, screw, ridges=(3, 5))
+        flank = (np.abs(v) > screw.core * 0.5) & inside & (np.sign(v) == side)
         mark = flank & (u >= u0) & (u <= u0 + span)
         shade = np.where(mark, -rng.uniform(30, 45), 0.0)
         return width, np.where(mark, class_id, 0).astype(np.uint8), shade
     if defect == "thread_top":
         side = rng.choice([-1, 1])
-        u0, span = _thread_stretch(rng, screw, ridges=(2, 4))
-        cut_to = screw.crest - rng.uniform(0.45, 0.7) * (screw.crest - screw.core)
+        u0, span = _thread_stretch(rng, screw, ridges=(3, 5))
+        cut_to = screw.crest - rng.uniform(0.6, 0.9) * (screw.crest - screw.core)
         zone = (u >= u0) & (u <= u0 + span) & (np.sign(v) == side)
         new_width = np.where(zone, np.minimum(width, cut_to), width)
         removed = inside & (np.abs(v) > new_width)
@@ -201,7 +201,7 @@ def _draw_defect(rng, defect, screw, u, v, width):
         return new_width, np.where(removed | face, class_id, 0).astype(np.uint8), shade
     # manipulated_front: the tip is blunted; the missing material and the new face are the defect
     tip_length = screw.length - screw.thread_end
-    cut = screw.length - rng.uniform(0.35, 0.7) * tip_length
+    cut = screw.length - rng.uniform(0.5, 0.9) * tip_length
     new_width = np.where(u > cut, -1.0, width)
     removed = inside & (u > cut)
     face = (u <= cut) & (u > cut - 2.0) & inside

@@ -1,0 +1,172 @@
+"""The benchmark scripts' logic: raw references match flexseg's FlexUNet, variants, ratios."""
+
+import numpy as np
+import pytest
+
+import flexseg
+from benchmarks import backends
+from benchmarks.markdown import backends_table
+from benchmarks.reference.spec import spec_of, weights_of
+
+torch = pytest.importorskip("torch")
+from benchmarks.reference.raw_jax import JaxFlexUNet  # noqa: E402
+from benchmarks.reference.raw_torch import TorchFlexUNet, TorchTrainer  # noqa: E402
+
+CONFIGS = {
+    "batch norm, dilation 2": {"name": "flexunet_tiny"},
+    "raw pixels, elu, 4 levels": {
+        "name": "flexunet",
+        "num_classes": 4,
+        "input_shape": (32, 32, 3),
+        "base_filters": 3,
+        "base_kernels": (7, 7),
+        "num_layers": 4,
+        "activation": "elu",
+        "input_normalize": False,
+    },
+}
+
+
+def built(settings, seed=0):
+    settings = dict(settings)
+    model = flexseg.build(settings.pop("name"), **settings)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:  # statistics far from the initial ones, so they matter
+        if "_bn" in layer.name:
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights(
+                [
+                    gamma + rng.normal(0, 0.3, gamma.shape),
+                    beta + rng.normal(0, 0.3, beta.shape),
+                    rng.normal(0, 0.3, mean.shape),
+                    0.5 + rng.random(variance.shape),
+                ]
+            )
+    return model
+
+
+def images(model, seed=1):
+    shape = (2, *model.input_shape[1:])
+    return np.random.default_rng(seed).uniform(0, 255, shape).astype("float32")
+
+
+@pytest.mark.parametrize("case", CONFIGS)
+def test_raw_references_predict_what_flexseg_predicts(case):
+    model = built(CONFIGS[case])
+    x = images(model)
+    expected = np.asarray(model.predict_on_batch(x))
+    assert expected.std() > 0.01, "a near-uniform output would not test the weight mapping"
+    trainer = TorchTrainer(TorchFlexUNet(spec_of(model), weights_of(model)), "cpu")
+    from_torch = trainer.predict(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()))
+    from_jax = JaxFlexUNet(spec_of(model), weights_of(model)).predict(x)
+    np.testing.assert_allclose(from_torch.transpose(0, 2, 3, 1), expected, atol=1e-4)
+    np.testing.assert_allclose(from_jax, expected, atol=1e-4)
+
+
+def test_a_changed_weight_changes_the_raw_predictions():
+    model = built(CONFIGS["raw pixels, elu, 4 levels"])
+    weights = weights_of(model)
+    weights["dec0_up"][0] = weights["dec0_up"][0][::-1, ::-1].copy()  # a flipped up-sampling
+    x = images(model)
+    changed = JaxFlexUNet(spec_of(model), weights).predict(x)
+    assert np.abs(changed - np.asarray(model.predict_on_batch(x))).max() > 1e-3
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_raw_training_steps_lower_the_loss(precision):
+    model = built(CONFIGS["batch norm, dilation 2"])
+    x = images(model)
+    labels = (x[..., 0] > 128).astype("int64")  # a learnable target
+    trainer = TorchTrainer(
+        TorchFlexUNet(spec_of(model), weights_of(model)), "cpu", precision=precision
+    )
+    jax_model = JaxFlexUNet(spec_of(model), weights_of(model), precision=precision)
+    nchw = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    torch_losses = [trainer.train_step(nchw, torch.from_numpy(labels)) for _ in range(8)]
+    jax_losses = [jax_model.train_step(x, labels.astype("int32")) for _ in range(8)]
+    assert torch_losses[-1] < torch_losses[0]
+    assert jax_losses[-1] < jax_losses[0]
+
+
+def test_raw_references_refuse_other_architectures():
+    model = flexseg.build(
+        "flexunet", num_classes=3, input_shape=(3, 32, 32), num_layers=2,
+        data_format="channels_first",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="channels_last FlexUNet only"):
+        spec_of(model)
+
+
+def test_variants_parse_and_bad_ones_name_the_fix():
+    assert backends.parse_variants("auto:float32, torch/on:bfloat16") == [
+        (None, "auto", "float32"),
+        ("torch", "on", "bfloat16"),
+    ]
+    for bad in ("fast:float32", "on:float64", "mxnet/on:float32", " , "):
+        with pytest.raises(ValueError, match="auto:float32"):
+            backends.parse_variants(bad)
+
+
+def arguments(**changes):
+    defaults = dict(
+        backends=["tensorflow", "jax", "torch"], models=["m"], size=32, batch=1, steps=1,
+        warmup=0, variants=backends.parse_variants("auto:float32,off:float32"), raw=True,
+        peak_size=None,
+    )  # fmt: skip
+    return type("Args", (), {**defaults, **changes})()
+
+
+def test_plan_pairs_each_keras_run_with_its_raw_reference():
+    tasks = backends.plan(arguments())
+    summary = [(t["backend"], t["impl"], t["jit"]) for t in tasks]
+    assert summary == [
+        ("tensorflow", "keras", "auto"),
+        ("tensorflow", "keras", "off"),
+        ("jax", "keras", "auto"),
+        ("jax", "raw", "auto"),
+        ("jax", "keras", "off"),  # raw JAX is always jitted: no eager reference
+        ("torch", "keras", "auto"),
+        ("torch", "raw", "off"),  # Keras's auto is eager on torch
+        ("torch", "keras", "off"),  # its eager reference is already planned
+    ]
+    assert [t["backend"] for t in tasks if "peak" in t] == ["tensorflow", "jax", "torch"]
+    only_torch = backends.plan(arguments(variants=backends.parse_variants("torch/on:float32")))
+    assert {t["backend"] for t in only_torch} == {"torch"}
+
+
+def result(backend, impl, train_ms, predict_ms, flops, peak=None):
+    task = {"backend": backend, "impl": impl, "model": "m", "jit": "on", "precision": "float32"}
+    row = {
+        "task": task, "backend": backend, "train": {"median_ms": train_ms, "min_ms": train_ms,
+        "max_ms": train_ms}, "predict": {"median_ms": predict_ms}, "compile_s": 1.0,
+        "predict_ms_per_image": predict_ms, "images_per_second": 1000 / predict_ms,
+        "host_peak_bytes": 2**30, "gpu_peak_bytes": None, "train_flops_per_second": flops,
+    }  # fmt: skip
+    if peak:
+        row["matmul_flops_per_second"] = {"float32": peak, "bfloat16": 2 * peak}
+    return row
+
+
+def test_ratios_use_the_best_fp32_peak_and_the_same_backends_raw_run():
+    rows = [
+        result("jax", "keras", 120.0, 10.0, 50e9, peak=100e9),
+        result("jax", "raw", 100.0, 8.0, 60e9),
+        result("torch", "keras", 90.0, 9.0, 40e9, peak=80e9),
+        {"task": {**result("tensorflow", "keras", 1, 1, 1)["task"]}, "backend": "tensorflow",
+         "error": "timed out after 5 s"},
+    ]  # fmt: skip
+    backends.add_ratios(rows)
+    assert rows[0]["fp32_peak_fraction"] == pytest.approx(0.5)
+    assert rows[0]["vs_raw_train"] == pytest.approx(1.2)
+    assert rows[0]["vs_raw_predict"] == pytest.approx(1.25)
+    assert "vs_raw_train" not in rows[2]  # no torch reference in this report
+    report = {
+        "machine": {"cpu": "cpu", "cores": 2, "gpus": []},
+        "settings": {"size": 32, "batch": 1, "steps": 1, "warmup": 0},
+        "results": rows,
+    }
+    table = backends_table(report)
+    assert "| m | jax | keras | on | float32 | 120.0 (120.0-120.0) |" in table
+    assert "| 50% | 1.20x | 1.25x |" in table
+    assert "failed: timed out after 5 s" in table
+    assert "jax float32 0.10, bfloat16 0.20" in table
