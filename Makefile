@@ -45,7 +45,7 @@ test-one: install
 	KERAS_BACKEND=$(or $(BACKEND),tensorflow) $(PY) -m pytest -q tests flexseg --doctest-modules
 
 demo: install
-	$(PY) -m flexseg.demo
+	$(PY) -m flexseg.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

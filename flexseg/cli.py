@@ -7,7 +7,9 @@ Example:
     flexseg train run.toml --set train.epochs=3
     flexseg evaluate run.toml
     flexseg infer run.toml --input images/ --output predictions/
+    flexseg tune run.toml --trials 10 --epochs 5
     flexseg config convert train_eval_infer.config
+    flexseg demo --out runs/demo
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import json
 import sys
 
 import flexseg
-from flexseg import demo
 from flexseg.errors import FlexsegError, SettingsError
 
 
@@ -54,7 +55,9 @@ PROGRAMS = {
     "train": ("flexseg.train", "train from a config"),
     "evaluate": ("flexseg.evaluate", "score a trained run, or folders of masks"),
     "infer": ("flexseg.infer", "predict a folder of images with a trained run"),
+    "tune": ("flexseg.tune", "search architecture settings and learning rate (KerasTuner)"),
     "config": ("flexseg.config.__main__", "convert the original's ini config, check a config"),
+    "demo": ("flexseg.demo", "synthetic data -> train -> evaluate -> infer -> report"),
 }
 DATA_TOOLS = {
     "synthetic": "flexseg.data.synthetic",
@@ -100,13 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     describe.add_argument("--num-classes", type=int)
     describe.add_argument("--json", action="store_true", help="print the card as JSON")
     describe.set_defaults(handler=_describe)
-
-    demo_parser = commands.add_parser(
-        "demo", help="build the published MVTec-screw FlexUNet and predict"
-    )
-    demo_parser.add_argument("--preset", default="flexunet_mvtec_screw")
-    demo_parser.add_argument("--seed", type=int, default=0)
-    demo_parser.set_defaults(handler=lambda a: demo.run(a.preset, a.seed))
 
     for name, (_, summary) in PROGRAMS.items():
         commands.add_parser(name, help=f"{summary} (flexseg {name} --help)", add_help=False)

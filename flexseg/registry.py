@@ -38,6 +38,7 @@ class ModelEntry:
     builder: Callable[..., keras.Model]
     reference: str
     source: str
+    search_space: Callable[..., dict[str, Any]] | None = None
 
     def setting_names(self) -> list[str]:
         """Names of the keyword settings the builder takes, num_classes and input_shape included."""
@@ -59,12 +60,14 @@ def register_model(
     *,
     reference: str = "",
     override: bool = False,
+    search_space: Callable[..., dict[str, Any]] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a model builder (a `keras.Model` subclass or a function returning one).
 
     The builder takes `num_classes`, `input_shape` and keyword settings. A
     `keras.Model` subclass is also registered for Keras serialization, so
-    `keras.models.load_model` needs no `custom_objects`.
+    `keras.models.load_model` needs no `custom_objects`. `search_space(hp, input_shape)`
+    returns settings drawn from a KerasTuner `HyperParameters` (used by `flexseg tune`).
 
     Example:
         >>> import keras, flexseg
@@ -77,13 +80,27 @@ def register_model(
     """
 
     def decorator(builder: Builder) -> Builder:
-        _add(name or builder.__name__.lower(), builder, reference, override=override)
+        _add(
+            name or builder.__name__.lower(),
+            builder,
+            reference,
+            override=override,
+            search_space=search_space,
+        )
         return builder
 
     return decorator
 
 
-def _add(name: str, builder, reference: str, *, override: bool, source: str | None = None):
+def _add(
+    name: str,
+    builder,
+    reference: str,
+    *,
+    override: bool,
+    source: str | None = None,
+    search_space=None,
+):
     package = builder.__module__.split(".")[0]
     if name in _MODELS and not override:
         raise FlexsegError(
@@ -92,7 +109,7 @@ def _add(name: str, builder, reference: str, *, override: bool, source: str | No
         )
     if inspect.isclass(builder) and issubclass(builder, keras.Model):
         keras.saving.register_keras_serializable(package=package)(builder)
-    _MODELS[name] = ModelEntry(name, builder, reference, source or package)
+    _MODELS[name] = ModelEntry(name, builder, reference, source or package, search_space)
 
 
 def list_models(pattern: str = "*") -> list[str]:

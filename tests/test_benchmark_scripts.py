@@ -18,3 +18,16 @@ def test_data_benchmark_smoke(tmp_path):
     assert all(row["masks_per_second"] > 0 and row["size"] == 64 for row in report["results"])
     assert report["machine"]["cores"] >= 1
     assert "| exact colors | 64x64 |" in table.read_text()
+
+
+def test_infer_benchmark_measures_whole_and_tiled_on_this_backend():
+    from benchmarks import infer
+    from benchmarks.machine import describe_machine
+
+    result = infer.measure("flexunet_tiny", size=64, tile=32, overlap=8, images=1)
+    assert result["whole"]["seconds_median"] > 0 and result["tiled"]["seconds_median"] > 0
+    # A fully convolutional model, blended tiles: close to the whole-image probabilities.
+    assert result["tiled_vs_whole_mean_abs"] < 0.05
+    settings = {"model": "flexunet_tiny", "size": 64, "tile": 32, "overlap": 8, "images": 1}
+    report = {"settings": settings, "machine": describe_machine(), "results": [result]}
+    assert f"| {result['backend']} | " in infer.table(report)

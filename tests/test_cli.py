@@ -1,6 +1,7 @@
 """The `flexseg` command and `python -m flexseg.demo`."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -41,11 +42,24 @@ def test_bad_input_is_one_line_and_exit_2(capsys):
     assert len(err.splitlines()) == 1
 
 
-def test_demo_on_a_small_preset(capsys):
-    assert demo.main(["--preset", "flexunet_tiny"]) == 0
-    out = capsys.readouterr().out
-    assert "OK: prediction shape (1, 32, 32, 3)" in out
-    assert "parameters: 9,015" in out
+def test_demo_end_to_end_on_a_few_small_images(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["--out", str(out), "--count", "24", "--size", "64", "--epochs", "1"]
+    assert demo.main(argv) == 0
+    assert not (tmp_path / "demo.incomplete").exists()
+    test_masks = sorted(p.name for p in (out / "data" / "test" / "masks").glob("*.png"))
+    predictions = sorted(p.name for p in (out / "predictions").glob("*.png"))
+    assert test_masks and predictions == test_masks
+    scores = json.loads((out / "evaluation.json").read_text())
+    assert scores["split"] == "test" and len(scores["iou"]) == 6
+    report = (out / "report.md").read_text()
+    assert f"foreground mIoU (background excluded): {scores['miou_foreground']:.4f}" in report
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
+        assert (out / image).is_file(), image
+    assert "Done in" in capsys.readouterr().out
+    # A second demo into the same folder is refused, not silently written over.
+    assert demo.main(argv) == 2
+    assert "already holds a demo; pass --overwrite" in capsys.readouterr().err
 
 
 def test_help_from_the_command_line():
@@ -57,7 +71,7 @@ def test_help_from_the_command_line():
         assert "usage:" in result.stdout
 
 
-@pytest.mark.parametrize("argv", [["demo", "--preset", "nope"], ["describe", "flexunet"]])
+@pytest.mark.parametrize("argv", [["describe", "nope"], ["describe", "flexunet"]])
 def test_cli_errors_exit_2(argv, capsys):
     assert cli.main(argv) == 2
     assert capsys.readouterr().err.startswith(f"flexseg {argv[0]}: ")

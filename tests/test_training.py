@@ -132,3 +132,12 @@ def test_killed_mid_epoch_then_resumed(data_root, tmp_path):
         if old["epoch"] < len(before):  # epochs finished before the kill are kept as they were
             assert old == new
     assert np.isfinite(after[-1]["loss"])
+
+
+def test_cosine_schedule_decays_and_refuses_a_plateau_reducer(data_root, tmp_path):
+    with pytest.raises(ConfigError, match=r"set train\.reduce_lr_patience = 0"):
+        train(run_config(data_root, tmp_path / "a", lr_schedule="cosine"), verbose=0)
+    config = run_config(data_root, tmp_path / "b", epochs=3, lr_schedule="cosine",
+                        learning_rate=1e-2, reduce_lr_patience=0, patience=0)  # fmt: skip
+    rates = [row["learning_rate"] for row in train(config, verbose=0)["epochs"]]
+    assert rates[0] < 1e-2 and rates[0] > rates[1] > rates[2] >= 1e-4 * 0.999, rates

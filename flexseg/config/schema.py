@@ -49,6 +49,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "batch_size": Key(INT, 2, "", minimum=1),
         "optimizer": Key(STR, "adam", "", choices=("adam", "adamw")),
         "learning_rate": Key(NUMBER, 1e-3, "", minimum=0),
+        "lr_schedule": Key(
+            STR,
+            "constant",
+            "constant, or cosine decay over train.epochs",
+            choices=("constant", "cosine"),
+        ),
         "weight_decay": Key(NUMBER, None, "AdamW only (default 0.004)", minimum=0, nullable=True),
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
         "clipnorm": Key(NUMBER, None, "gradient clipping by norm", minimum=0, nullable=True),

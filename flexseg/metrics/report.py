@@ -40,6 +40,28 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(result: dict) -> str:
+    """Per-class scores and the headline numbers as a Markdown table."""
+    lines = [
+        "| class | IoU | Dice | Precision | Recall | pixels |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for i, name in enumerate(result["classes"]):
+        cells = " | ".join(_cell(result[key][i]).strip() for key in COLUMNS)
+        lines.append(f"| {name} | {cells} | {result['pixel_counts'][i]} |")
+    lines += ["", "| summary | value |", "|---|---:|"]
+    for key in (
+        "miou_foreground",
+        "miou_all",
+        "pixel_accuracy",
+        "fw_iou",
+        "pixel_auroc",
+        "pixel_ap",
+    ):
+        lines.append(f"| {key} | {_cell(result.get(key)).strip()} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_csv(result: dict, path: str | Path) -> None:
     """One row per class: class, iou, dice, precision, recall, pixel_count (empty = null)."""
     buffer = io.StringIO()

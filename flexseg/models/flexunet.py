@@ -21,6 +21,7 @@ from keras import layers
 
 from flexseg.errors import SettingsError
 from flexseg.models import checks
+from flexseg.models.layers import PixelConv2DTranspose
 from flexseg.registry import register_model
 
 REFERENCE = (
@@ -39,7 +40,35 @@ def level_dilation(dilation: tuple[int, int], level: int) -> tuple[int, int]:
     return (max(dilation[0] - level, 1), max(dilation[1] - level, 1))
 
 
-@register_model("flexunet", reference=REFERENCE)
+def search_space(hp, input_shape: Sequence[int | None]) -> dict:
+    """FlexUNet settings for KerasTuner to vary; depths limited to what the input size allows.
+
+    Example:
+        >>> import keras_tuner
+        >>> settings = search_space(keras_tuner.HyperParameters(), (64, 64, 3))
+        >>> sorted(settings)
+        ['base_filters', 'base_kernels', 'dropout_rate', 'normalization', 'num_layers']
+    """
+    sizes = [s for s in input_shape[:2] if s]
+    deepest = min((_max_levels(s) for s in sizes), default=6)
+    kernel = hp.Choice("base_kernel", [3, 5, 7])
+    return {
+        "base_filters": hp.Choice("base_filters", [8, 16, 32]),
+        "num_layers": hp.Int("num_layers", min(3, deepest), min(6, deepest)),
+        "base_kernels": (kernel, kernel),
+        "dropout_rate": hp.Float("dropout_rate", 0.0, 0.1, step=0.025),
+        "normalization": hp.Boolean("normalization", default=True),
+    }
+
+
+def _max_levels(size: int) -> int:
+    levels = 1
+    while size % 2**levels == 0:
+        levels += 1
+    return levels
+
+
+@register_model("flexunet", reference=REFERENCE, search_space=search_space)
 class FlexUNet(keras.Model):
     """U-Net whose depth, kernel sizes and dilation are settings (TensorFlow-FlexUNet).
 
@@ -151,13 +180,8 @@ class FlexUNet(keras.Model):
                 x = layers.MaxPooling2D(2, data_format=data_format, name=f"enc{level}_pool")(x)
         for level in range(num_layers - 2, -1, -1):
             filters = base_filters * 2**level
-            x = layers.Conv2DTranspose(
-                filters,
-                2,
-                strides=2,
-                padding="same",
-                data_format=data_format,
-                name=f"dec{level}_up",
+            x = PixelConv2DTranspose(
+                filters, 2, padding="same", data_format=data_format, name=f"dec{level}_up"
             )(x)
             x = layers.Concatenate(axis=channel_axis, name=f"dec{level}_concat")([x, skips[level]])
             x = conv_block(x, filters, level, f"dec{level}")

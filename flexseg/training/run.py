@@ -47,12 +47,27 @@ def prepare_run_dir(config: Config) -> tuple[Path, bool]:
     return run_dir, False
 
 
-def make_optimizer(settings: dict) -> keras.optimizers.Optimizer:
+def learning_rate(settings: dict, steps_per_epoch: int):
+    """A float, or a cosine decay to 1% over train.epochs (exclusive with reduce-on-plateau)."""
+    if settings["lr_schedule"] == "constant":
+        return settings["learning_rate"]
+    if settings["reduce_lr_patience"]:
+        raise ConfigError(
+            'train.lr_schedule = "cosine" sets the learning rate at every step, so '
+            "train.reduce_lr_patience cannot also change it; set train.reduce_lr_patience = 0."
+        )
+    return keras.optimizers.schedules.CosineDecay(
+        settings["learning_rate"], decay_steps=settings["epochs"] * steps_per_epoch, alpha=0.01
+    )
+
+
+def make_optimizer(settings: dict, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
     clipping = {k: settings[k] for k in ("clipvalue", "clipnorm") if settings[k] is not None}
     decay = settings["weight_decay"]
+    rate = learning_rate(settings, steps_per_epoch)
     if settings["optimizer"] == "adamw":
         return keras.optimizers.AdamW(
-            learning_rate=settings["learning_rate"],
+            learning_rate=rate,
             weight_decay=0.004 if decay is None else decay,
             **clipping,
         )
@@ -61,7 +76,7 @@ def make_optimizer(settings: dict) -> keras.optimizers.Optimizer:
             f"train.weight_decay={decay} applies to optimizer adamw only; set "
             'train.optimizer = "adamw" or remove train.weight_decay.'
         )
-    return keras.optimizers.Adam(learning_rate=settings["learning_rate"], **clipping)
+    return keras.optimizers.Adam(learning_rate=rate, **clipping)
 
 
 def datasets(config: Config):
@@ -112,7 +127,7 @@ def train(config: Config, verbose: int | str = "auto") -> dict:
     model = build_model(config, palette, training.image_size)
     t = config.train
     model.compile(
-        optimizer=make_optimizer(t),
+        optimizer=make_optimizer(t, len(training)),
         loss=get_loss(t["loss"]),
         metrics=training_metrics(palette.names, legacy_dice=t["legacy_dice_metric"]),
     )

@@ -1,0 +1,137 @@
+"""Whole-image and tiled inference on large images (e.g. full 1024x1024 MVTec AD) per backend.
+
+    python -m benchmarks.infer --json benchmarks/results/infer_cpu.json \\
+        --markdown benchmarks/results/infer_cpu.md
+    python -m benchmarks.infer --smoke      # a tiny model on 64x64 images
+
+Each backend runs in its own subprocess (KERAS_BACKEND set). The model is built for any input
+size; flexseg's `Predictor` predicts each image whole, then in overlapping tiles blended with
+smooth weights. Reported: seconds per image (median over --images images after one warm-up),
+and the largest difference between the tiled and the whole-image probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.machine import describe_machine, write_atomically
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def measure(model_name: str, size: int, tile: int, overlap: int, images: int) -> dict:
+    """Runs inside one backend: seconds per image, whole and tiled."""
+    import keras
+
+    import flexseg
+    from flexseg.inference.predict import Predictor
+
+    keras.utils.set_random_seed(0)
+    model = flexseg.build(model_name, input_shape=(None, None, 3))
+    rng = np.random.default_rng(0)
+    batch = rng.uniform(0, 255, (images + 1, size, size, 3)).astype("float32")
+    result = {"backend": keras.backend.backend()}
+    outputs = {}
+    for mode, predictor in (
+        ("whole", Predictor(model)),
+        ("tiled", Predictor(model, tile=tile, overlap=overlap)),
+    ):
+        outputs[mode] = predictor(batch[0])  # warm-up: tracing and compilation
+        seconds = []
+        for image in batch[1:]:
+            started = time.perf_counter()
+            predictor(image)
+            seconds.append(time.perf_counter() - started)
+        result[mode] = {"seconds_median": statistics.median(seconds), "seconds": seconds}
+    result["tiled_vs_whole_max_abs"] = float(np.abs(outputs["tiled"] - outputs["whole"]).max())
+    result["tiled_vs_whole_mean_abs"] = float(np.abs(outputs["tiled"] - outputs["whole"]).mean())
+    return result
+
+
+def table(report: dict) -> str:
+    s = report["settings"]
+    machine = report["machine"]
+    device = ", ".join(machine.get("gpus") or []) or f"{machine['cpu']}, {machine['cores']} cores"
+    lines = [
+        f"Device: {device}. {s['model']} on {s['size']}x{s['size']}x3 images; tiles of "
+        f"{s['tile']} with {s['overlap']} px overlap; median of {s['images']} images.",
+        "",
+        "| backend | whole image s | tiled s | tiled vs whole: max / mean abs. difference |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        if "error" in r:
+            lines.append(f"| {r['backend']} | failed: {r['error'][:160]} | | |")
+            continue
+        lines.append(
+            f"| {r['backend']} | {r['whole']['seconds_median']:.2f} | "
+            f"{r['tiled']['seconds_median']:.2f} | {r['tiled_vs_whole_max_abs']:.4f} / "
+            f"{r['tiled_vs_whole_mean_abs']:.5f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.infer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", default="flexunet_mvtec_screw", help="preset or architecture")
+    parser.add_argument("--size", type=int, default=1024, help="image side (default 1024)")
+    parser.add_argument("--tile", type=int, default=256, help="tile side (default 256)")
+    parser.add_argument("--overlap", type=int, default=64, help="tile overlap (default 64)")
+    parser.add_argument("--images", type=int, default=3, help="timed images (default 3)")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--smoke", action="store_true", help="tiny model and images, for CI")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.model, args.size, args.tile, args.overlap, args.images = "flexunet_tiny", 64, 32, 8, 1
+    settings = {k: getattr(args, k) for k in ("model", "size", "tile", "overlap", "images")}
+    if args.worker:
+        print(json.dumps(measure(**settings)))
+        return 0
+    results = []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        if backend not in BACKENDS:
+            parser.error(f"--backends: unknown {backend!r}; choose from {', '.join(BACKENDS)}.")
+        command = [sys.executable, "-m", "benchmarks.infer", "--worker"]
+        command += [f"--{k}={v}" for k, v in settings.items()]
+        environment = dict(os.environ, KERAS_BACKEND=backend)
+        environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        done = subprocess.run(command, env=environment, capture_output=True, text=True)
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            results.append({"backend": backend, "error": " | ".join(lines[-2:])})
+        else:
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1])[:200], flush=True)
+    report = {
+        "benchmark": "inference on large images",
+        "command": "python -m benchmarks.infer " + " ".join(argv or sys.argv[1:]),
+        "settings": settings,
+        "machine": describe_machine(),
+        "results": results,
+    }
+    print(table(report))
+    if args.json:
+        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
+    if args.markdown:
+        write_atomically(args.markdown, table(report))
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

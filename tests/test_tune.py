@@ -1,0 +1,68 @@
+"""flexseg tune: a KerasTuner search over the architecture's declared space, from a config."""
+
+import csv
+
+import keras_tuner
+import pytest
+
+import flexseg
+from flexseg import cli
+from flexseg.config import ConfigError, config_from_dict, load_config
+from flexseg.data.synthetic import write_dataset
+from flexseg.models.flexunet import search_space
+from flexseg.registry import model_entry
+from flexseg.training.tuning import tune
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data") / "screws", size=32, count=12, seed=2).root
+
+
+def test_flexunet_declares_a_search_space_that_fits_the_input_size():
+    assert model_entry("flexunet").search_space is search_space
+    for size, deepest in ((32, 6), (96, 6), (20, 3)):
+        hp = keras_tuner.HyperParameters()
+        search_space(hp, (size, size, 3))
+        assert hp.get("num_layers") <= deepest
+        assert hp.space[[p.name for p in hp.space].index("num_layers")].max_value == deepest
+    settings = search_space(keras_tuner.HyperParameters(), (32, 32, 3))
+    flexseg.build("flexunet", num_classes=2, input_shape=(32, 32, 3), **settings)
+
+
+def test_search_writes_trials_and_a_best_config_that_trains(data_root, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[model]\nname = "flexunet"\n[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
+        f'[train]\nbatch_size = 4\nrun_dir = "{tmp_path / "run"}"\nepoch_change_images = 0\n'
+    )
+    argv = ["tune", str(config), "--trials", "2", "--epochs", "1", "--out", str(tmp_path / "t")]
+    assert cli.main(argv) == 0
+    with open(tmp_path / "t" / "trials.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and {"val_fg_miou", "base_filters", "learning_rate"} <= set(rows[0])
+    assert (tmp_path / "t" / "trials.png").is_file()
+    best = load_config(tmp_path / "t" / "best.toml")
+    best_row = max(rows, key=lambda row: float(row["val_fg_miou"]))
+    assert best.model["base_filters"] == int(best_row["base_filters"])
+    assert tuple(best.model["base_kernels"]) == (int(best_row["base_kernel"]),) * 2
+    assert best.train["learning_rate"] == pytest.approx(float(best_row["learning_rate"]))
+    # Rerunning the finished search keeps its trials instead of starting over.
+    assert cli.main(argv) == 0
+    with open(tmp_path / "t" / "trials.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 2
+
+
+def test_architectures_without_a_search_space_are_refused(data_root, tmp_path):
+    @flexseg.register_model("fixed_net")
+    def fixed_net(num_classes, input_shape=(None, None, 3)):
+        return flexseg.build("flexunet", num_classes=num_classes, input_shape=input_shape,
+                             num_layers=2, base_filters=2)  # fmt: skip
+
+    config = config_from_dict({
+        "model": {"name": "fixed_net"},
+        "data": {"root": str(data_root), "palette": "mvtec_screw"},
+        "train": {"run_dir": str(tmp_path / "run")},
+    })  # fmt: skip
+    with pytest.raises(ConfigError, match="declares no search space"):
+        tune(config, trials=1, epochs=1)
