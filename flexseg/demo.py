@@ -209,7 +209,10 @@ def write_report(work, out, scores, history, samples, times, settings) -> None:
         "",
         "| class | color |",
         "|---|---|",
-        *[f"| {n} | rgb{tuple(c)} |" for n, c in zip(palette.names, palette.colors, strict=True)],
+        *[
+            f"| {n} | rgb{tuple(int(v) for v in c)} |"
+            for n, c in zip(palette.names, palette.colors, strict=True)
+        ],
         "",
         *[f"![{stem}](samples/{stem}.png)\n" for stem in samples],
         "## Steps",

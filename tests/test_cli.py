@@ -56,6 +56,7 @@ def test_demo_end_to_end_on_a_few_small_images(tmp_path, capsys):
     assert f"foreground mIoU (background excluded): {scores['miou_foreground']:.4f}" in report
     for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
         assert (out / image).is_file(), image
+    assert "| scratch_head | rgb(255, 0, 0) |" in report
     assert "Done in" in capsys.readouterr().out
     # A second demo into the same folder is refused, not silently written over.
     assert demo.main(argv) == 2

@@ -68,7 +68,7 @@ class SegmentationIoU(keras.metrics.Metric):
         return results
 
     def reset_state(self):
-        self.confusion.assign(ops.zeros_like(self.confusion))
+        self.confusion.assign(ops.zeros(self.confusion.shape, dtype=self.confusion.dtype))
 
     def get_config(self):
         return {"class_names": self.class_names, "name": self.name, "dtype": self.dtype}
