@@ -33,6 +33,8 @@ def test_round_trips_through_keras_serialization():
     assert restored.strides == (2, 2) and restored.filters == 8
 
 
-def test_dilation_is_refused():
-    with pytest.raises(ValueError, match="takes no dilation_rate"):
+def test_dilation_and_output_padding_are_refused():
+    with pytest.raises(ValueError, match="dilation_rate"):
         PixelConv2DTranspose(4, 2, dilation_rate=2)
+    with pytest.raises(ValueError, match="takes no dilation_rate or output_padding"):
+        PixelConv2DTranspose(4, 2, output_padding=1)

@@ -141,3 +141,9 @@ def test_cosine_schedule_decays_and_refuses_a_plateau_reducer(data_root, tmp_pat
                         learning_rate=1e-2, reduce_lr_patience=0, patience=0)  # fmt: skip
     rates = [row["learning_rate"] for row in train(config, verbose=0)["epochs"]]
     assert rates[0] < 1e-2 and rates[0] > rates[1] > rates[2] >= 1e-4 * 0.999, rates
+
+
+def test_tensorboard_logs_are_written_when_asked(data_root, tmp_path):
+    train(run_config(data_root, tmp_path / "run", epochs=1, tensorboard=True), verbose=0)
+    events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"

@@ -3,7 +3,7 @@
 Example:
     >>> import numpy as np
     >>> up = PixelConv2DTranspose(4, 2, name="up")
-    >>> up(np.zeros((1, 8, 8, 3), "float32")).shape
+    >>> tuple(up(np.zeros((1, 8, 8, 3), "float32")).shape)
     (1, 16, 16, 4)
 """
 
