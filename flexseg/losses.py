@@ -80,8 +80,11 @@ class SumOfLosses(keras.losses.Loss):
 def _without_ignored(y_true, y_pred, sample_weight):
     if sample_weight is None:
         return y_true, y_pred
-    keep = keras.ops.expand_dims(keras.ops.cast(sample_weight > 0, y_pred.dtype), -1)
-    return keras.ops.cast(y_true, y_pred.dtype) * keep, y_pred * keep
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    weights = keras.ops.convert_to_tensor(sample_weight)
+    keep = keras.ops.expand_dims(keras.ops.cast(weights > 0, y_pred.dtype), -1)
+    truth = keras.ops.cast(y_true, y_pred.dtype)
+    return keras.ops.multiply(truth, keep), keras.ops.multiply(y_pred, keep)
 
 
 def get_loss(spec: str) -> keras.losses.Loss:
