@@ -47,10 +47,17 @@ def test_search_writes_trials_and_a_best_config_that_trains(data_root, tmp_path)
     assert best.model["base_filters"] == int(best_row["base_filters"])
     assert tuple(best.model["base_kernels"]) == (int(best_row["base_kernel"]),) * 2
     assert best.train["learning_rate"] == pytest.approx(float(best_row["learning_rate"]))
-    # Rerunning the finished search keeps its trials instead of starting over.
+    # Rerunning with a larger budget keeps the finished trials and adds only the new one:
+    # the finished trials' records are not rewritten.
+    records = sorted((tmp_path / "t" / "trials").glob("trial_*/trial.json"))
+    assert len(records) == 2
+    written = [path.stat().st_mtime_ns for path in records]
+    argv[argv.index("--trials") + 1] = "3"
     assert cli.main(argv) == 0
+    assert [path.stat().st_mtime_ns for path in records] == written
     with open(tmp_path / "t" / "trials.csv") as handle:
-        assert len(list(csv.DictReader(handle))) == 2
+        again = list(csv.DictReader(handle))
+    assert len(again) == 3 and again[:2] == rows
 
 
 def test_architectures_without_a_search_space_are_refused(data_root, tmp_path):
