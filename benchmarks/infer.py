@@ -28,7 +28,7 @@ from benchmarks.machine import describe_machine, write_atomically
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def measure(model_name: str, size: int, tile: int, overlap: int, images: int) -> dict:
+def measure(model: str, size: int, tile: int, overlap: int, images: int) -> dict:
     """Runs inside one backend: seconds per image, whole and tiled."""
     import keras
 
@@ -36,14 +36,14 @@ def measure(model_name: str, size: int, tile: int, overlap: int, images: int) ->
     from flexseg.inference.predict import Predictor
 
     keras.utils.set_random_seed(0)
-    model = flexseg.build(model_name, input_shape=(None, None, 3))
+    built = flexseg.build(model, input_shape=(None, None, 3))
     rng = np.random.default_rng(0)
     batch = rng.uniform(0, 255, (images + 1, size, size, 3)).astype("float32")
     result = {"backend": keras.backend.backend()}
     outputs = {}
     for mode, predictor in (
-        ("whole", Predictor(model)),
-        ("tiled", Predictor(model, tile=tile, overlap=overlap)),
+        ("whole", Predictor(built)),
+        ("tiled", Predictor(built, tile=tile, overlap=overlap)),
     ):
         outputs[mode] = predictor(batch[0])  # warm-up: tracing and compilation
         seconds = []
@@ -70,7 +70,8 @@ def table(report: dict) -> str:
     ]
     for r in report["results"]:
         if "error" in r:
-            lines.append(f"| {r['backend']} | failed: {r['error'][:160]} | | |")
+            error = r["error"][:160].replace("|", "/")
+            lines.append(f"| {r['backend']} | failed: {error} | | |")
             continue
         lines.append(
             f"| {r['backend']} | {r['whole']['seconds_median']:.2f} | "

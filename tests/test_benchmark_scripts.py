@@ -20,14 +20,33 @@ def test_data_benchmark_smoke(tmp_path):
     assert "| exact colors | 64x64 |" in table.read_text()
 
 
-def test_infer_benchmark_measures_whole_and_tiled_on_this_backend():
-    from benchmarks import infer
-    from benchmarks.machine import describe_machine
+def test_infer_benchmark_end_to_end_on_this_backend(tmp_path):
+    import json
 
-    result = infer.measure("flexunet_tiny", size=64, tile=32, overlap=8, images=1)
+    import keras
+
+    from benchmarks import infer
+
+    backend = keras.backend.backend()
+    out_json, out_md = tmp_path / "infer.json", tmp_path / "infer.md"
+    status = infer.main(
+        ["--smoke", f"--backends={backend}", f"--json={out_json}", f"--markdown={out_md}"]
+    )
+    assert status == 0
+    (result,) = json.loads(out_json.read_text())["results"]
+    assert result["backend"] == backend
     assert result["whole"]["seconds_median"] > 0 and result["tiled"]["seconds_median"] > 0
     # A fully convolutional model, blended tiles: close to the whole-image probabilities.
     assert result["tiled_vs_whole_mean_abs"] < 0.05
-    settings = {"model": "flexunet_tiny", "size": 64, "tile": 32, "overlap": 8, "images": 1}
-    report = {"settings": settings, "machine": describe_machine(), "results": [result]}
-    assert f"| {result['backend']} | " in infer.table(report)
+    assert f"| {backend} | " in out_md.read_text()
+
+
+def test_infer_benchmark_reports_a_failing_backend_in_one_table_cell():
+    from benchmarks import infer
+    from benchmarks.machine import describe_machine
+
+    settings = {"model": "x", "size": 64, "tile": 32, "overlap": 8, "images": 1}
+    failed = {"backend": "jax", "error": "a | b"}
+    report = {"settings": settings, "machine": describe_machine(), "results": [failed]}
+    row = infer.table(report).splitlines()[-1]
+    assert row == "| jax | failed: a / b | | |"
