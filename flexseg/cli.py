@@ -21,26 +21,45 @@ import sys
 
 import flexseg
 from flexseg.errors import FlexsegError, SettingsError
+from flexseg.registry import model_entry
 
 
 def _models(args: argparse.Namespace) -> int:
     names = [(n, "architecture") for n in flexseg.list_models(args.pattern)]
-    names += [(n, "preset") for n in flexseg.list_presets(args.pattern)]
+    if not args.architectures:
+        names += [(n, "preset") for n in flexseg.list_presets(args.pattern)]
     if not names:
         print(f"No model or preset matches {args.pattern!r}.", file=sys.stderr)
         return 1
     shape = (args.size, args.size, 3)
     cost = f"GMACs at {args.size}x{args.size}x3, {args.num_classes} classes"
-    print(f"| name | kind | parameters | {cost} |")
-    print("|---|---|---:|---:|")
+    if args.architectures:
+        print(f"| architecture | parameters | {cost} | input sizes | reference |")
+        print("|---|---:|---:|---|---|")
+    else:
+        print(f"| name | kind | parameters | {cost} |")
+        print("|---|---|---:|---:|")
     for name, kind in names:
         try:
             card = flexseg.describe(name, input_shape=shape, num_classes=args.num_classes)
         except SettingsError as error:  # e.g. a deep preset that cannot take this size
             print(f"| {name} | {kind} | - | not at this size: {error} |")
             continue
-        print(f"| {name} | {kind} | {card.params:,} | {card.macs / 1e9:.2f} |")
+        if args.architectures:
+            entry = model_entry(name)
+            sizes = _input_sizes(entry)
+            print(
+                f"| `{name}` | {card.params:,} | {card.macs / 1e9:.2f} | {sizes} | "
+                f"{card.reference} |"
+            )
+        else:
+            print(f"| {name} | {kind} | {card.params:,} | {card.macs / 1e9:.2f} |")
     return 0
+
+
+def _input_sizes(entry) -> str:
+    """What height and width the architecture takes with its default settings."""
+    return getattr(entry.builder, "input_sizes", "") or "any"
 
 
 def _describe(args: argparse.Namespace) -> int:
@@ -95,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         "--size", type=int, default=256, help="input height and width (default: %(default)s)"
     )
     models.add_argument("--num-classes", type=int, default=6, help="classes (default: %(default)s)")
+    models.add_argument(
+        "--architectures",
+        action="store_true",
+        help="architectures only, with default settings, input sizes and references "
+        "(the README's model table)",
+    )
     models.set_defaults(handler=_models)
 
     describe = commands.add_parser("describe", help="model card of one architecture or preset")

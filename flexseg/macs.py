@@ -1,6 +1,8 @@
 """Multiply-accumulate (MAC) counts of a built functional Keras model, per image.
 
-Convolutions (plain, transposed, depthwise, separable) and dense layers are counted.
+Convolutions (plain, transposed, depthwise, separable), dense layers and attention
+(Keras's MultiHeadAttention, and any layer with a `macs(input_shape)` method, such as
+flexseg's window attention) are counted.
 Normalization, pooling, activations and other elementwise layers are not MACs and are
 left out; any other layer that holds weights is reported as uncounted.
 
@@ -21,6 +23,7 @@ import keras
 from keras import layers
 
 from flexseg.errors import FlexsegError
+from flexseg.models.layers import PositionEmbedding
 
 _CONVS = (layers.Conv1D, layers.Conv2D, layers.Conv3D)
 _TRANSPOSED = (layers.Conv1DTranspose, layers.Conv2DTranspose, layers.Conv3DTranspose)
@@ -31,6 +34,8 @@ _NOT_MACS = (
     layers.LayerNormalization,
     layers.GroupNormalization,
     layers.UnitNormalization,
+    layers.Normalization,
+    PositionEmbedding,
 )
 
 
@@ -89,7 +94,24 @@ def _layer_macs(layer: keras.layers.Layer, node) -> int | None:
         return _positions(inputs[0].shape, layer) * _size(layer.kernel)
     if isinstance(layer, layers.Dense):
         return _known_product(outputs[0].shape[1:-1], layer) * _size(layer.kernel)
+    if isinstance(layer, layers.MultiHeadAttention):
+        return _attention_macs(layer, inputs)
+    if hasattr(layer, "macs"):
+        return layer.macs(tuple(inputs[0].shape))
     return None
+
+
+def _attention_macs(layer: layers.MultiHeadAttention, inputs) -> int:
+    """Query/key/value/output projections plus the two attention products."""
+    query, value = inputs[0].shape, inputs[1].shape if len(inputs) > 1 else inputs[0].shape
+    queries = _known_product(query[1:-1], layer)
+    keys = _known_product(value[1:-1], layer)
+    heads, key_dim = layer.num_heads, layer.key_dim
+    value_dim = layer.value_dim or key_dim
+    projections = queries * query[-1] * heads * key_dim
+    projections += keys * value[-1] * heads * (key_dim + value_dim)
+    projections += queries * heads * value_dim * query[-1]
+    return projections + queries * keys * heads * (key_dim + value_dim)
 
 
 def _positions(shape, layer) -> int:

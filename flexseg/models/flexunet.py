@@ -98,6 +98,8 @@ class FlexUNet(keras.Model):
         True
     """
 
+    input_sizes = "multiples of 2**(num_layers - 1): 32 by default"
+
     def __init__(
         self,
         num_classes: int,
