@@ -28,11 +28,18 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# JAX compiles every new shape (even a weight initializer) once per process; a persistent
+# cache shared by all test processes (JAX workers of the cross-backend tests included) makes
+# the second and later compilations of the same program free.
+JAX_CACHE ?= $(CURDIR)/.cache/jax
+TEST_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+
 # The whole suite (tests and the docstring examples) once per Keras backend.
 test: lint
 	@for backend in $(BACKENDS); do \
 		echo "=== KERAS_BACKEND=$$backend ==="; \
-		KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider tests flexseg --doctest-modules || exit 1; \
+		$(TEST_ENV) KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider tests flexseg --doctest-modules || exit 1; \
 	done
 	$(MAKE) --no-print-directory bench-smoke
 
@@ -42,10 +49,10 @@ bench-smoke: install
 
 # One backend only: make test-one BACKEND=jax
 test-one: install
-	KERAS_BACKEND=$(or $(BACKEND),tensorflow) $(PY) -m pytest -q tests flexseg --doctest-modules
+	$(TEST_ENV) KERAS_BACKEND=$(or $(BACKEND),tensorflow) $(PY) -m pytest -q tests flexseg --doctest-modules
 
 demo: install
 	$(PY) -m flexseg.demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache build dist

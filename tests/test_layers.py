@@ -1,10 +1,17 @@
-"""Shared layers: PixelConv2DTranspose computes what Keras's Conv2DTranspose computes."""
+"""Shared layers: PixelConv2DTranspose computes what Keras's Conv2DTranspose computes; the
+window attention keeps windows (and shifted windows) apart; the fixed filter filters."""
 
 import keras
 import numpy as np
 import pytest
 
-from flexseg.models.layers import PixelConv2DTranspose
+from flexseg.models.layers import (
+    FixedDepthwiseFilter,
+    PatchExpanding,
+    PatchMerging,
+    PixelConv2DTranspose,
+    WindowAttention,
+)
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -38,3 +45,63 @@ def test_dilation_and_output_padding_are_refused():
         PixelConv2DTranspose(4, 2, dilation_rate=2)
     with pytest.raises(ValueError, match="takes no dilation_rate or output_padding"):
         PixelConv2DTranspose(4, 2, output_padding=1)
+
+
+def _attention_outputs(layer, images):
+    return keras.ops.convert_to_numpy(layer(images, training=False))
+
+
+@pytest.mark.parametrize("shift", [False, True])
+def test_window_attention_only_mixes_pixels_of_one_window(shift):
+    """Change one pixel; outputs may change only where that pixel's window reaches."""
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(1, 8, 8, 4)).astype("float32")
+    layer = WindowAttention(num_heads=2, window_size=4, shift=shift)
+    before = _attention_outputs(layer, images)
+    changed = images.copy()
+    changed[0, 0, 0] += 5.0  # top-left pixel
+    moved = np.abs(_attention_outputs(layer, changed) - before).max(axis=-1)[0] > 1e-6
+    if shift:
+        # Shifted by 2: the top-left pixel shares its window only with rows and columns 0-1
+        # (the wrapped rows 6-7 and columns 6-7 are masked out).
+        expected = np.zeros((8, 8), bool)
+        expected[:2, :2] = True
+    else:
+        expected = np.zeros((8, 8), bool)
+        expected[:4, :4] = True
+    np.testing.assert_array_equal(moved, expected)
+
+
+def test_window_attention_on_a_map_smaller_than_the_window_is_one_window():
+    layer = WindowAttention(num_heads=1, window_size=8, shift=True)
+    images = np.random.default_rng(0).normal(size=(2, 4, 4, 2)).astype("float32")
+    assert _attention_outputs(layer, images).shape == (2, 4, 4, 2)
+    assert layer.window == 4 and layer.shift_size == 0
+
+
+def test_window_attention_rejects_maps_that_do_not_divide_into_windows():
+    with pytest.raises(ValueError, match="does not divide into 4-pixel windows"):
+        WindowAttention(num_heads=1, window_size=4)(np.zeros((1, 6, 8, 2), "float32"))
+
+
+def test_fixed_filter_has_no_weights_and_filters_each_channel():
+    layer = FixedDepthwiseFilter(((-1, -1, -1), (-1, 8, -1), (-1, -1, -1)))
+    constant = np.full((1, 5, 5, 2), 3.0, "float32")
+    outputs = keras.ops.convert_to_numpy(layer(constant))
+    assert layer.weights == []
+    np.testing.assert_allclose(outputs[0, 1:-1, 1:-1], 0.0)  # a Laplacian of a flat image
+    spike = np.zeros((1, 5, 5, 2), "float32")
+    spike[0, 2, 2, 1] = 1.0
+    outputs = keras.ops.convert_to_numpy(layer(spike))
+    assert outputs[0, 2, 2, 1] == 8.0 and outputs[0, 1, 1, 1] == -1.0
+    np.testing.assert_allclose(outputs[..., 0], 0.0)  # channels stay apart
+
+
+def test_patch_merging_and_expanding_shapes_and_macs():
+    images = np.random.default_rng(0).normal(size=(2, 8, 8, 6)).astype("float32")
+    merge = PatchMerging()
+    assert tuple(merge(images).shape) == (2, 4, 4, 12)
+    assert merge.macs((None, 8, 8, 6)) == 4 * 4 * 24 * 12
+    expand2, expand4 = PatchExpanding(2), PatchExpanding(4)
+    assert tuple(expand2(images).shape) == (2, 16, 16, 3)
+    assert tuple(expand4(images).shape) == (2, 32, 32, 6)

@@ -61,9 +61,11 @@ def search_space(hp, input_shape):
     blocks_per_stage = hp.Choice("blocks_per_stage", [1, 2])
     sizes = [s for s in input_shape[:2] if s]
     windows = [w for w in (4, 7, 8) if all(fits(s, 4, 4, w) for s in sizes)] or [4]
+    embed_dim = hp.Choice("embed_dim", [48, 96])
     return {
-        "embed_dim": hp.Choice("embed_dim", [48, 96]),
+        "embed_dim": embed_dim,
         "depths": (blocks_per_stage,) * 4,
+        "num_heads": tuple(embed_dim // d for d in (32, 16, 8, 4)),  # 96: the paper's 3 ... 24
         "window_size": hp.Choice("window_size", windows),
     }
 
