@@ -32,14 +32,20 @@ format: install
 # cache shared by all test processes (JAX workers of the cross-backend tests included) makes
 # the second and later compilations of the same program free.
 JAX_CACHE ?= $(CURDIR)/.cache/jax
+# FLEXSEG_TEST_CACHE lets the three backend runs share the cross-backend workers' outputs.
+TEST_CACHE ?= $(CURDIR)/.cache/tests
 TEST_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
-	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 FLEXSEG_TEST_CACHE=$(TEST_CACHE)
+# Two test processes (pytest-xdist), one per CI core; a file's tests stay in one process.
+PARALLEL ?= -n 2 --dist loadfile
 
 # The whole suite (tests and the docstring examples) once per Keras backend.
 test: lint
+	@rm -rf $(TEST_CACHE)
 	@for backend in $(BACKENDS); do \
 		echo "=== KERAS_BACKEND=$$backend ==="; \
-		$(TEST_ENV) KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider tests flexseg --doctest-modules || exit 1; \
+		$(TEST_ENV) KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider $(PARALLEL) \
+			tests flexseg --doctest-modules || exit 1; \
 	done
 	$(MAKE) --no-print-directory bench-smoke
 

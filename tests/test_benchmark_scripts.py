@@ -18,6 +18,10 @@ def test_data_benchmark_smoke(tmp_path):
     assert all(row["masks_per_second"] > 0 and row["size"] == 64 for row in report["results"])
     assert report["machine"]["cores"] >= 1
     assert "| exact colors | 64x64 |" in table.read_text()
+    pipeline = report["pipeline"]
+    assert [row["workers"] for row in pipeline] == [w[0] for w in data.WORKER_SETTINGS]
+    assert all(r["batches_per_second"] > 0 and r["model_batches_per_second"] > 0 for r in pipeline)
+    assert "| flexunet_tiny | 64x64 | 2 | 2 threads |" in table.read_text()
 
 
 def test_infer_benchmark_end_to_end_on_this_backend(tmp_path):
