@@ -54,3 +54,21 @@ def test_infer_benchmark_reports_a_failing_backend_in_one_table_cell():
     report = {"settings": settings, "machine": describe_machine(), "results": [failed]}
     row = infer.table(report).splitlines()[-1]
     assert row == "| jax | failed: a / b | | |"
+
+
+def test_precision_benchmark_smoke(tmp_path):
+    import json
+
+    from benchmarks import precision
+
+    out_json, out_md = tmp_path / "precision.json", tmp_path / "precision.md"
+    assert precision.main(["--smoke", f"--json={out_json}", f"--markdown={out_md}"]) == 0
+    report = json.loads(out_json.read_text())
+    assert [r["precision"] for r in report["results"]] == ["float32", "mixed_bfloat16"]
+    for r in report["results"]:
+        assert r["epochs"] == 2 and 0.0 <= r["test_miou_foreground"] <= 1.0
+    gap = abs(
+        report["results"][1]["test_miou_foreground"] - report["results"][0]["test_miou_foreground"]
+    )
+    assert report["parity"] == (gap <= precision.TOLERANCE)
+    assert "| mixed_bfloat16 | 2 |" in out_md.read_text()

@@ -143,6 +143,29 @@ def test_cosine_schedule_decays_and_refuses_a_plateau_reducer(data_root, tmp_pat
     assert rates[0] < 1e-2 and rates[0] > rates[1] > rates[2] >= 1e-4 * 0.999, rates
 
 
+def test_mixed_precision_trains_in_bfloat16_and_leaves_the_global_policy(
+    data_root, tmp_path, monkeypatch
+):
+    from flexseg.training import run as training_run
+
+    built = []
+    original = training_run.build_model
+
+    def recording_build(*args, **kwargs):
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(training_run, "build_model", recording_build)
+    config = run_config(data_root, tmp_path / "run", epochs=1, precision="mixed_bfloat16")
+    history = train(config, verbose=0)
+    assert np.isfinite(history["epochs"][0]["loss"])
+    convolutions = [layer for layer in built[0].layers if isinstance(layer, keras.layers.Conv2D)]
+    assert {layer.compute_dtype for layer in convolutions} == {"bfloat16"}
+    assert {layer.variable_dtype for layer in convolutions} == {"float32"}
+    assert built[0].output.dtype == "float32"  # probabilities stay float32
+    assert keras.config.dtype_policy().name == "float32"
+
+
 def test_tensorboard_logs_are_written_when_asked(data_root, tmp_path):
     train(run_config(data_root, tmp_path / "run", epochs=1, tensorboard=True), verbose=0)
     events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))

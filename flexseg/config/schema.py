@@ -55,6 +55,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "constant, or cosine decay over train.epochs",
             choices=("constant", "cosine"),
         ),
+        "precision": Key(
+            STR,
+            "float32",
+            "float32, or mixed precision: mixed_bfloat16 (fast on CPUs with AVX-512 BF16 and "
+            "on recent GPUs), mixed_float16 (GPUs); variables stay float32",
+            choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        ),
         "weight_decay": Key(NUMBER, None, "AdamW only (default 0.004)", minimum=0, nullable=True),
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
         "clipnorm": Key(NUMBER, None, "gradient clipping by norm", minimum=0, nullable=True),

@@ -188,10 +188,13 @@ class FlexUNet(keras.Model):
             x = layers.Concatenate(axis=channel_axis, name=f"dec{level}_concat")([x, skips[level]])
             x = conv_block(x, filters, level, f"dec{level}")
         x = layers.Conv2D(num_classes, 1, data_format=data_format, name="head")(x)
+        # Probabilities in float32 under mixed precision too (rare classes need the digits).
         if num_classes > 1:
-            outputs = layers.Softmax(axis=channel_axis, name="probabilities")(x)
+            outputs = layers.Softmax(axis=channel_axis, name="probabilities", dtype="float32")(x)
         else:
-            outputs = layers.Activation(final_activation or "sigmoid", name="probabilities")(x)
+            outputs = layers.Activation(
+                final_activation or "sigmoid", name="probabilities", dtype="float32"
+            )(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
         # === Config ===

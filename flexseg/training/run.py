@@ -124,8 +124,13 @@ def train(config: Config, verbose: int | str = "auto") -> dict:
     keras.utils.set_random_seed(config.train["seed"])
     run_dir, resuming = prepare_run_dir(config)
     palette, training, validation = datasets(config)
-    model = build_model(config, palette, training.image_size)
     t = config.train
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(t["precision"])
+    try:
+        model = build_model(config, palette, training.image_size)
+    finally:  # layers keep the policy they were built with; nothing else changes
+        keras.config.set_dtype_policy(previous_policy)
     model.compile(
         optimizer=make_optimizer(t, len(training)),
         loss=get_loss(t["loss"]),
