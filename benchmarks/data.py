@@ -82,10 +82,13 @@ def time_pipeline(folder: Path, size: int, batch: int, steps: int) -> list[dict]
         free = keras.Model(inputs, keras.layers.Conv2D(6, 1, activation="softmax")(inputs))
         free.compile(optimizer="sgd", loss="categorical_crossentropy")
         free.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)  # warm-up: tracing, workers
+        timed = min(steps, len(dataset))  # never more batches than an epoch holds
         started = time.perf_counter()
-        free.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-        rate = steps / (time.perf_counter() - started)
-        rows.append({"workers": label, "batches_per_second": rate})
+        history = free.fit(dataset, epochs=1, steps_per_epoch=timed, verbose=0)
+        rate = timed / (time.perf_counter() - started)
+        if not history.history.get("loss"):
+            raise RuntimeError(f"the timed fit ran no batches ({label})")
+        rows.append({"workers": label, "batches_per_second": rate, "batches_timed": timed})
         print(f"  pipeline {size}px batch {batch}, workers {label:28s} {rate:7.1f} batches/s")
     return rows
 
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         args.count, args.repeats, args.pipeline_steps = 5, 1, 2
     pipeline = []
     if not args.no_pipeline:  # first, on every core: workers need them
-        images = 24 if args.smoke else 120
+        images = 24 if args.smoke else 240
         model_steps = 1 if args.smoke else 5
         cases = (("flexunet_tiny", 64, 2),) if args.smoke else PIPELINE_CASES
         pipeline = pipeline_report(args.pipeline_steps, images, model_steps, cases)

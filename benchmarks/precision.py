@@ -2,7 +2,7 @@
 
     python -m benchmarks.precision --json benchmarks/results/precision_cpu.json \\
         --markdown benchmarks/results/precision_cpu.md
-    python -m benchmarks.precision --smoke      # 2 epochs on 24 tiny images, for tests
+    python -m benchmarks.precision --smoke      # 2 epochs on 12 tiny images, for tests
 
 Trains the demo's recipe (`flexseg.demo`: flexunet_cpu_demo, synthetic screws, cross-entropy
 plus Dice, class weights, flips, cosine schedule) once per precision, on the backend Keras
@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of data and training")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
-    parser.add_argument("--smoke", action="store_true", help="2 epochs on 24 images of 64 px")
+    parser.add_argument("--smoke", action="store_true", help="2 epochs on 12 images of 32 px")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.epochs, args.count, args.size = 2, 24, 64
+        args.epochs, args.count, args.size = 2, 12, 32
 
     import keras
 

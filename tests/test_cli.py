@@ -24,6 +24,23 @@ def test_models_table(capsys):
     assert rows["flexunet_tiny"].split("|")[3].strip() == "9,020"  # 4-class head: 4*4 + 4
 
 
+def test_python_m_flexseg_models_prints_the_architecture_table():
+    done = subprocess.run(
+        [sys.executable, "-m", "flexseg.models", "sharp*", "--architectures", "--size", "64"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert lines[0].startswith("| architecture | parameters | GMACs at 64x64x3, 6 classes")
+    (row,) = lines[2:]
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[0] == "`sharp_unet`" and cells[1] == "7,855,654"
+    assert cells[3] == "multiples of 2**(num_layers - 1): 16 by default"
+    assert "Sharp U-Net" in cells[4] and "arXiv:2107.12461" in cells[4]
+
+
 def test_models_pattern_matching_nothing(capsys):
     assert cli.main(["models", "nothing*"]) == 1
     assert "No model or preset matches" in capsys.readouterr().err

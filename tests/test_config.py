@@ -164,6 +164,27 @@ def test_original_ini_mistakes(tmp_path):
     assert load_config(path).train["reduce_lr_patience"] == 0
 
 
+@pytest.mark.parametrize(
+    ("class_name", "architecture"),
+    [("TensorFlowUNet", "unet"), ("TensorFlowEfficientNetB7UNet", "efficient_unet")],
+)
+def test_original_zoo_models_convert_without_flexunet_only_settings(
+    tmp_path, class_name, architecture
+):
+    path = tmp_path / "train_eval_infer.config"
+    path.write_text(ORIGINAL.replace('"TensorFlowFlexUNet"', f'"{class_name}"'))
+    config = load_config(path)
+    assert config.model["name"] == architecture
+    assert "base_kernels" not in config.model and "dilation" not in config.model
+    assert any(f"[model] base_kernels: {architecture} has no such setting" in w
+               for w in config.warnings)  # fmt: skip
+    if architecture == "efficient_unet":
+        assert config.model["backbone"] == "efficientnetb7"
+        assert "base_filters" not in config.model
+    else:
+        assert config.model["base_filters"] == 16
+
+
 def test_check_command(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[data]\nroot = "d"\npalette = "mvtec_screw"\n')

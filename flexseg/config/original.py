@@ -14,6 +14,7 @@ from typing import Any
 
 from flexseg.data.palette import Palette
 from flexseg.errors import FlexsegError
+from flexseg.registry import model_entry
 
 ARCHITECTURES = {
     "TensorFlowFlexUNet": "flexunet",
@@ -85,10 +86,19 @@ def convert_original(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[
             f"({', '.join(ARCHITECTURES)})."
         )
     model["name"] = ARCHITECTURES[class_name]
+    if class_name == "TensorFlowEfficientNetB7UNet":
+        model["backbone"] = "efficientnetb7"
+    accepted = model_entry(model["name"]).setting_names()
     for key in MODEL_SETTINGS:
         value = take("model", key)
-        if value is not None:
-            model[key] = list(value) if isinstance(value, tuple) else value
+        if value is None:
+            continue
+        if key not in accepted:
+            warnings.append(
+                f"[model] {key}: {model['name']} has no such setting (FlexUNet's); ignored."
+            )
+            continue
+        model[key] = list(value) if isinstance(value, tuple) else value
     height, width = take("model", "image_height"), take("model", "image_width")
     if height is not None and width is not None:
         data["image_size"] = [height, width]

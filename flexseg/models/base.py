@@ -74,6 +74,49 @@ def common_settings(
     )
 
 
+@dataclass(frozen=True)
+class PooledSettings:
+    """The common settings of a U-shaped CNN plus its depth and the size rule it implies."""
+
+    common: CommonSettings
+    num_layers: int
+    size_multiple: int
+    size_reason: str
+
+    @property
+    def filters(self) -> list[int]:
+        """base_filters doubled per level: [16, 32, 64, ...]."""
+        return [self.common.base_filters * 2**level for level in range(self.num_layers)]
+
+    @property
+    def style(self) -> dict[str, Any]:
+        """The keyword arguments every conv block of the model takes."""
+        c = self.common
+        return {
+            "normalization": c.normalization,
+            "activation": c.activation,
+            "dropout_rate": c.dropout_rate,
+        }
+
+
+def pooled_settings(model: str, settings: Mapping[str, Any]) -> PooledSettings:
+    """Check the settings of a U-Net-like model that pools num_layers - 1 times by 2."""
+    common = common_settings(
+        model,
+        num_classes=settings["num_classes"],
+        input_shape=settings["input_shape"],
+        base_filters=settings["base_filters"],
+        activation=settings["activation"],
+        normalization=settings["normalization"],
+        dropout_rate=settings.get("dropout_rate", 0.0),
+    )
+    num_layers = checks.positive_int("num_layers", settings["num_layers"], model=model, minimum=2)
+    multiple = 2 ** (num_layers - 1)
+    reason = f"num_layers={num_layers} pools {num_layers - 1} times by 2"
+    check_size(common.input_shape, multiple, model=model, reason=reason)
+    return PooledSettings(common, num_layers, multiple, reason)
+
+
 def arguments(local_names: Mapping[str, Any]) -> dict[str, Any]:
     """The settings an `__init__` received: call as `arguments(locals())` on its first line."""
     return {

@@ -143,10 +143,14 @@ def unet_decoder(
     return x
 
 
-def upsample(x, filters: int, *, name: str, method: str = "transpose", factor: int = 2):
-    """Up-sample by `factor`: a learned 2x2 transposed convolution to `filters` channels
-    ("transpose"), or bilinear interpolation that keeps the channels ("bilinear")."""
+def upsample(
+    x, filters: int | None = None, *, name: str, method: str = "transpose", factor: int = 2
+):
+    """Up-sample by `factor`: a learned factor x factor transposed convolution to `filters`
+    channels ("transpose"), or bilinear interpolation that keeps the channels ("bilinear")."""
     if method == "transpose":
+        if filters is None:
+            raise ValueError(f"{name}: a transposed-convolution up-sampling needs `filters`.")
         return PixelConv2DTranspose(filters, factor, name=f"{name}_up")(x)
     return layers.UpSampling2D(factor, interpolation="bilinear", name=f"{name}_up")(x)
 

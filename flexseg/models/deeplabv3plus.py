@@ -150,11 +150,11 @@ class DeepLabV3Plus(SegmentationModel):
         x = blocks.conv_norm_act(blocks.concat(branches, name="aspp"), aspp_filters, 1, name="aspp")
         if common.dropout_rate > 0:
             x = layers.Dropout(common.dropout_rate, name="aspp_dropout")(x)
-        x = blocks.upsample(x, 0, name="decoder", method="bilinear", factor=4)
+        x = blocks.upsample(x, name="decoder", method="bilinear", factor=4)
         low = blocks.conv_norm_act(low, low_level_filters, 1, name="low_level")
         x = blocks.concat([x, low], name="decoder")
         x = blocks.conv_block(x, decoder_filters, name="decoder")
-        x = blocks.upsample(x, 0, name="output", method="bilinear", factor=4)
+        x = blocks.upsample(x, name="output", method="bilinear", factor=4)
         super().__init__(
             inputs,
             classifier(x, common.num_classes),

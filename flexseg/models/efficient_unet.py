@@ -122,7 +122,7 @@ class EfficientUNet(SegmentationModel):
         inputs = layers.Input(common.input_shape, name="image")
         x, *skips = features(inputs)
         for level, width in enumerate(decoder_filters):
-            x = blocks.upsample(x, 0, name=f"dec{level}", method="bilinear")
+            x = blocks.upsample(x, name=f"dec{level}", method="bilinear")
             if level < len(skips):
                 x = blocks.concat([x, skips[level]], name=f"dec{level}")
             x = blocks.conv_block(x, width, name=f"dec{level}", **style)

@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from keras import layers
 
 from flexseg.errors import SettingsError
-from flexseg.models import blocks, checks
+from flexseg.models import blocks
 from flexseg.models.base import (
     SegmentationModel,
     arguments,
-    check_size,
     classifier,
-    common_settings,
     model_input,
+    pooled_settings,
 )
-from flexseg.models.unet import level_filters, pooling_reason, unet_search_space
+from flexseg.models.unet import unet_search_space
 from flexseg.registry import register_model
 
 REFERENCE = (
@@ -74,15 +73,8 @@ class MultiResUNet(SegmentationModel):
     ):
         settings = arguments(locals())
         model = "multires_unet"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-        )
-        num_layers = checks.positive_int("num_layers", num_layers, model=model, minimum=2)
+        pooled = pooled_settings(model, settings)
+        common, num_layers = pooled.common, pooled.num_layers
         if (
             isinstance(alpha, bool)
             or not isinstance(alpha, int | float)
@@ -93,12 +85,10 @@ class MultiResUNet(SegmentationModel):
                 f"convolution has alpha * base_filters / 6 filters). Received: alpha={alpha!r}, "
                 f"base_filters={base_filters}."
             )
-        multiple, reason = 2 ** (num_layers - 1), pooling_reason(num_layers)
-        check_size(common.input_shape, multiple, model=model, reason=reason)
         style = {"normalization": common.normalization, "activation": common.activation}
 
         inputs, x = model_input(common, input_normalize)
-        filters = level_filters(common.base_filters, num_layers)
+        filters = pooled.filters
         skips = []
         for level, width in enumerate(filters):
             if level > 0:
@@ -117,8 +107,8 @@ class MultiResUNet(SegmentationModel):
             inputs,
             classifier(x, common.num_classes),
             settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
+            size_multiple=pooled.size_multiple,
+            size_reason=pooled.size_reason,
             name=name,
             **kwargs,
         )

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flexseg.models import blocks, checks
+from flexseg.models import blocks
 from flexseg.models.base import (
     SegmentationModel,
     arguments,
-    check_size,
     choice,
     classifier,
-    common_settings,
     model_input,
+    pooled_settings,
 )
-from flexseg.models.unet import level_filters, pooling_reason, unet_search_space
+from flexseg.models.unet import unet_search_space
 from flexseg.registry import register_model
 
 REFERENCE = (
@@ -77,30 +76,16 @@ class SharpUNet(SegmentationModel):
     ):
         settings = arguments(locals())
         model = "sharp_unet"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-            dropout_rate=dropout_rate,
-        )
-        num_layers = checks.positive_int("num_layers", num_layers, model=model, minimum=2)
+        pooled = pooled_settings(model, settings)
+        common = pooled.common
         choice("kernel", kernel, list(KERNELS), model=model)
-        multiple, reason = 2 ** (num_layers - 1), pooling_reason(num_layers)
-        check_size(common.input_shape, multiple, model=model, reason=reason)
 
         def sharpen(skip, coarser, level):
             return blocks.sharpen(skip, name=f"sharp{level}", kernel=KERNELS[kernel])
 
         inputs, x = model_input(common, input_normalize)
-        filters = level_filters(common.base_filters, num_layers)
-        style = {
-            "normalization": common.normalization,
-            "activation": common.activation,
-            "dropout_rate": common.dropout_rate,
-        }
+        filters = pooled.filters
+        style = pooled.style
         features = blocks.unet_encoder(x, filters, **style)
         x = blocks.unet_decoder(
             features, filters, upsampling="bilinear", gate_skip=sharpen, **style
@@ -109,8 +94,8 @@ class SharpUNet(SegmentationModel):
             inputs,
             classifier(x, common.num_classes),
             settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
+            size_multiple=pooled.size_multiple,
+            size_reason=pooled.size_reason,
             name=name,
             **kwargs,
         )

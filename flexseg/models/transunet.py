@@ -147,10 +147,10 @@ class TransUNet(SegmentationModel):
         x = blocks.grid_of(tokens, rows, cols, name="transformer")
         x = blocks.conv_norm_act(x, skips[-1].shape[-1], name="bridge", **style)
         if patch_size > 1:
-            x = blocks.upsample(x, 0, name="bridge", method="bilinear", factor=patch_size)
+            x = blocks.upsample(x, name="bridge", method="bilinear", factor=patch_size)
         for level in range(CNN_LEVELS - 1, -1, -1):
             if level < CNN_LEVELS - 1:
-                x = blocks.upsample(x, 0, name=f"dec{level}", method="bilinear")
+                x = blocks.upsample(x, name=f"dec{level}", method="bilinear")
             x = blocks.conv_block(
                 blocks.concat([x, skips[level]], name=f"dec{level}"),
                 skips[level].shape[-1],

@@ -141,7 +141,7 @@ class U2Net(SegmentationModel):
         decoded = {num_layers - 1: x}
         for stage in range(num_layers - 2, -1, -1):
             p = plan[stage]
-            up = blocks.upsample(x, 0, name=f"dec{stage}", method="bilinear")
+            up = blocks.upsample(x, name=f"dec{stage}", method="bilinear")
             out = plan[stage - 1]["out"] if stage > 0 else common.base_filters
             x = blocks.rsu_block(
                 blocks.concat([up, encoder[stage]], name=f"dec{stage}"),
@@ -161,7 +161,7 @@ class U2Net(SegmentationModel):
                 )
                 if stage > 0:
                     side = blocks.upsample(
-                        side, 0, name=f"side{stage}", method="bilinear", factor=2**stage
+                        side, name=f"side{stage}", method="bilinear", factor=2**stage
                     )
                 sides.append(side)
             x = blocks.concat(sides, name="sides")

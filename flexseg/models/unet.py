@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flexseg.models import blocks, checks
+from flexseg.models import blocks
 from flexseg.models.base import (
     SegmentationModel,
     arguments,
-    check_size,
     choice,
     classifier,
-    common_settings,
     model_input,
+    pooled_settings,
 )
 from flexseg.registry import register_model
 
@@ -30,17 +29,8 @@ REFERENCE = (
 UPSAMPLING = ("transpose", "bilinear")
 
 
-def level_filters(base_filters: int, num_layers: int) -> list[int]:
-    """base_filters doubled per level: [16, 32, 64, ...]."""
-    return [base_filters * 2**level for level in range(num_layers)]
-
-
-def pooling_reason(num_layers: int) -> str:
-    return f"num_layers={num_layers} pools {num_layers - 1} times by 2"
-
-
 def unet_search_space(hp, input_shape: Sequence[int | None]) -> dict:
-    """Width, depth, up-sampling, normalization and dropout (shared by the U-Net variants).
+    """Width, depth, normalization and dropout: the space the U-Net variants share.
 
     Example:
         >>> import keras_tuner
@@ -65,6 +55,7 @@ def max_levels(input_shape: Sequence[int | None], cap: int) -> int:
 
 
 def search_space(hp, input_shape):
+    """The shared U-Net space plus the up-sampling method."""
     settings = unet_search_space(hp, input_shape)
     settings["upsampling"] = hp.Choice("upsampling", list(UPSAMPLING))
     return settings
@@ -111,35 +102,21 @@ class UNet(SegmentationModel):
     ):
         settings = arguments(locals())
         model = "unet"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-            dropout_rate=dropout_rate,
-        )
-        num_layers = checks.positive_int("num_layers", num_layers, model=model, minimum=2)
+        pooled = pooled_settings(model, settings)
+        common = pooled.common
         choice("upsampling", upsampling, UPSAMPLING, model=model)
-        multiple, reason = 2 ** (num_layers - 1), pooling_reason(num_layers)
-        check_size(common.input_shape, multiple, model=model, reason=reason)
 
         inputs, x = model_input(common, input_normalize)
-        filters = level_filters(common.base_filters, num_layers)
-        style = {
-            "normalization": common.normalization,
-            "activation": common.activation,
-            "dropout_rate": common.dropout_rate,
-        }
+        filters = pooled.filters
+        style = pooled.style
         features = blocks.unet_encoder(x, filters, **style)
         x = blocks.unet_decoder(features, filters, upsampling=upsampling, **style)
         super().__init__(
             inputs,
             classifier(x, common.num_classes),
             settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
+            size_multiple=pooled.size_multiple,
+            size_reason=pooled.size_reason,
             name=name,
             **kwargs,
         )

@@ -17,13 +17,12 @@ from flexseg.models import blocks, checks
 from flexseg.models.base import (
     SegmentationModel,
     arguments,
-    check_size,
     choice,
     classifier,
-    common_settings,
     model_input,
+    pooled_settings,
 )
-from flexseg.models.unet import level_filters, pooling_reason, unet_search_space
+from flexseg.models.unet import unet_search_space
 from flexseg.models.unetpp import averaged_heads
 from flexseg.registry import register_model
 
@@ -86,25 +85,15 @@ class UNet3Plus(SegmentationModel):
     ):
         settings = arguments(locals())
         model = "unet3plus"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-            dropout_rate=dropout_rate,
-        )
-        num_layers = checks.positive_int("num_layers", num_layers, model=model, minimum=2)
+        pooled = pooled_settings(model, settings)
+        common, num_layers = pooled.common, pooled.num_layers
         skip_filters = checks.positive_int("skip_filters", skip_filters, model=model)
         choice("deep_supervision", deep_supervision, (False, True), model=model)
         choice("classification_guided", classification_guided, (False, True), model=model)
-        multiple, reason = 2 ** (num_layers - 1), pooling_reason(num_layers)
-        check_size(common.input_shape, multiple, model=model, reason=reason)
         style = {"normalization": common.normalization, "activation": common.activation}
 
         inputs, x = model_input(common, input_normalize)
-        filters = level_filters(common.base_filters, num_layers)
+        filters = pooled.filters
         encoder = blocks.unet_encoder(x, filters, dropout_rate=common.dropout_rate, **style)
         bridge = encoder[-1]
         decoder = {num_layers - 1: bridge}
@@ -117,7 +106,7 @@ class UNet3Plus(SegmentationModel):
                     source = layers.MaxPooling2D(2 ** (i - k), name=f"{name_ik}_pool")(source)
                 elif k > i:
                     source = blocks.upsample(
-                        source, 0, name=name_ik, method="bilinear", factor=2 ** (k - i)
+                        source, name=name_ik, method="bilinear", factor=2 ** (k - i)
                     )
                 parts.append(blocks.conv_norm_act(source, skip_filters, name=name_ik, **style))
             joined = blocks.concat(parts, name=f"dec{i}")
@@ -127,7 +116,7 @@ class UNet3Plus(SegmentationModel):
 
         if deep_supervision:
             sides = [
-                blocks.upsample(decoder[i], 0, name=f"side{i}", method="bilinear", factor=2**i)
+                blocks.upsample(decoder[i], name=f"side{i}", method="bilinear", factor=2**i)
                 if i > 0
                 else decoder[0]
                 for i in range(num_layers)
@@ -148,8 +137,8 @@ class UNet3Plus(SegmentationModel):
             inputs,
             outputs,
             settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
+            size_multiple=pooled.size_multiple,
+            size_reason=pooled.size_reason,
             name=name,
             **kwargs,
         )

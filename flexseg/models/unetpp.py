@@ -13,17 +13,16 @@ from collections.abc import Sequence
 
 from keras import layers
 
-from flexseg.models import blocks, checks
+from flexseg.models import blocks
 from flexseg.models.base import (
     SegmentationModel,
     arguments,
-    check_size,
     choice,
     classifier,
-    common_settings,
     model_input,
+    pooled_settings,
 )
-from flexseg.models.unet import UPSAMPLING, level_filters, pooling_reason, unet_search_space
+from flexseg.models.unet import UPSAMPLING, unet_search_space
 from flexseg.registry import register_model
 
 REFERENCE = (
@@ -91,28 +90,14 @@ class UNetPlusPlus(SegmentationModel):
     ):
         settings = arguments(locals())
         model = "unetpp"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-            dropout_rate=dropout_rate,
-        )
-        num_layers = checks.positive_int("num_layers", num_layers, model=model, minimum=2)
+        pooled = pooled_settings(model, settings)
+        common, num_layers = pooled.common, pooled.num_layers
         choice("upsampling", upsampling, UPSAMPLING, model=model)
         choice("deep_supervision", deep_supervision, (False, True), model=model)
-        multiple, reason = 2 ** (num_layers - 1), pooling_reason(num_layers)
-        check_size(common.input_shape, multiple, model=model, reason=reason)
 
         inputs, x = model_input(common, input_normalize)
-        filters = level_filters(common.base_filters, num_layers)
-        style = {
-            "normalization": common.normalization,
-            "activation": common.activation,
-            "dropout_rate": common.dropout_rate,
-        }
+        filters = pooled.filters
+        style = pooled.style
         # nodes[i][j] is X(i, j); column 0 is the encoder.
         nodes = [[feature] for feature in blocks.unet_encoder(x, filters, **style)]
         for j in range(1, num_layers):
@@ -131,8 +116,8 @@ class UNetPlusPlus(SegmentationModel):
             inputs,
             outputs,
             settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
+            size_multiple=pooled.size_multiple,
+            size_reason=pooled.size_reason,
             name=name,
             **kwargs,
         )
