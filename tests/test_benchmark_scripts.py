@@ -70,13 +70,25 @@ def test_precision_benchmark_smoke(tmp_path):
     from benchmarks import precision
 
     out_json, out_md = tmp_path / "precision.json", tmp_path / "precision.md"
-    assert precision.main(["--smoke", f"--json={out_json}", f"--markdown={out_md}"]) == 0
+    arguments = ["--smoke", "--seeds=3,5", f"--json={out_json}", f"--markdown={out_md}"]
+    assert precision.main(arguments) == 0
     report = json.loads(out_json.read_text())
-    assert [r["precision"] for r in report["results"]] == ["float32", "mixed_bfloat16"]
+    runs = [(r["seed"], r["precision"]) for r in report["results"]]
+    assert runs == [(s, p) for s in (3, 5) for p in ("float32", "mixed_bfloat16")]
     for r in report["results"]:
         assert r["epochs"] == 2 and 0.0 <= r["test_miou_foreground"] <= 1.0
-    gap = abs(
-        report["results"][1]["test_miou_foreground"] - report["results"][0]["test_miou_foreground"]
-    )
-    assert report["parity"] == (gap <= precision.TOLERANCE)
-    assert "| mixed_bfloat16 | 2 |" in out_md.read_text()
+    val = {(r["seed"], r["precision"]): r["best_val_fg_miou"] for r in report["results"]}
+    mean_gap = sum(val[s, "mixed_bfloat16"] - val[s, "float32"] for s in (3, 5)) / 2
+    assert report["verdict"]["mean_val_gap"] == pytest.approx(mean_gap)
+    assert report["verdict"]["parity"] == (abs(mean_gap) <= precision.TOLERANCE)
+    table = out_md.read_text()
+    assert "| 5 | mixed_bfloat16 |" in table and "seeds 3, 5" in table
+
+
+@pytest.mark.parametrize("text", ["0,x", "1,1", ""])
+def test_precision_benchmark_rejects_bad_seeds(text, capsys):
+    from benchmarks import precision
+
+    with pytest.raises(SystemExit):
+        precision.main([f"--seeds={text}", "--smoke"])
+    assert "--seeds" in capsys.readouterr().err

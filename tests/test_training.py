@@ -143,19 +143,25 @@ def test_cosine_schedule_decays_and_refuses_a_plateau_reducer(data_root, tmp_pat
     assert rates[0] < 1e-2 and rates[0] > rates[1] > rates[2] >= 1e-4 * 0.999, rates
 
 
-def test_mixed_precision_trains_in_bfloat16_and_leaves_the_global_policy(
-    data_root, tmp_path, monkeypatch
-):
+@pytest.fixture
+def built(monkeypatch) -> list:
+    """The models train() builds, in order."""
     from flexseg.training import run as training_run
 
-    built = []
+    models = []
     original = training_run.build_model
 
     def recording_build(*args, **kwargs):
-        built.append(original(*args, **kwargs))
-        return built[-1]
+        models.append(original(*args, **kwargs))
+        return models[-1]
 
     monkeypatch.setattr(training_run, "build_model", recording_build)
+    return models
+
+
+def test_mixed_precision_trains_in_bfloat16_and_leaves_the_global_policy(
+    data_root, tmp_path, built
+):
     config = run_config(data_root, tmp_path / "run", epochs=1, precision="mixed_bfloat16")
     history = train(config, verbose=0)
     assert np.isfinite(history["epochs"][0]["loss"])
@@ -163,6 +169,20 @@ def test_mixed_precision_trains_in_bfloat16_and_leaves_the_global_policy(
     assert {layer.compute_dtype for layer in convolutions} == {"bfloat16"}
     assert {layer.variable_dtype for layer in convolutions} == {"float32"}
     assert built[0].output.dtype == "float32"  # probabilities stay float32
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_precision_auto_is_the_default_and_resolves_per_backend(
+    data_root, tmp_path, monkeypatch, built
+):
+    from flexseg import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_native_bfloat16", lambda: True)
+    config = run_config(data_root, tmp_path / "run", epochs=1)
+    assert config.train["precision"] == "auto"
+    train(config, verbose=0)
+    expected = runtime.resolve_precision("auto")
+    assert built[0].get_layer("enc0_conv1").dtype_policy.name == expected
     assert keras.config.dtype_policy().name == "float32"
 
 

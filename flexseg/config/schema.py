@@ -57,10 +57,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "precision": Key(
             STR,
-            "float32",
+            "auto",
+            "auto (mixed_bfloat16 with TensorFlow on a CPU with native bfloat16, else float32), "
             "float32, or mixed precision: mixed_bfloat16 (fast on CPUs with AVX-512 BF16 and "
             "on recent GPUs), mixed_float16 (GPUs); variables stay float32",
-            choices=("float32", "mixed_bfloat16", "mixed_float16"),
+            choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
         ),
         "weight_decay": Key(NUMBER, None, "AdamW only (default 0.004)", minimum=0, nullable=True),
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),

@@ -20,6 +20,7 @@ from flexseg.data.overlay import overlay
 from flexseg.data.pairs import IMAGE_SUFFIXES
 from flexseg.errors import FlexsegError
 from flexseg.inference.predict import Predictor
+from flexseg.runtime import speed_up_process
 
 
 def find_images(folder: Path) -> list[Path]:
@@ -42,6 +43,7 @@ def infer_folder(
     progress: bool = True,
 ) -> int:
     """Predict every image under the input folder; returns how many were written."""
+    speed_up_process()
     settings = config.infer
     source = input_dir or settings["input"]
     target = output_dir or settings["output"]

@@ -20,6 +20,7 @@ from flexseg.data.dataset import SegmentationDataset
 from flexseg.data.outputs import write_text_atomically
 from flexseg.losses import get_loss
 from flexseg.metrics.training import training_metrics
+from flexseg.runtime import resolve_precision, speed_up_process
 from flexseg.training.callbacks import EpochChangeInference, EpochLogs, TimeLimit
 
 BACKUP = "backup"
@@ -121,12 +122,16 @@ def build_model(config: Config, palette, image_size) -> keras.Model:
 
 def train(config: Config, verbose: int | str = "auto") -> dict:
     """Train, log and checkpoint into train.run_dir; returns the history of all epochs."""
+    speed_up_process()
     keras.utils.set_random_seed(config.train["seed"])
     run_dir, resuming = prepare_run_dir(config)
     palette, training, validation = datasets(config)
     t = config.train
     previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(t["precision"])
+    precision = resolve_precision(t["precision"])
+    if verbose != 0 and precision != t["precision"]:
+        print(f"train.precision = {t['precision']!r}: training in {precision}")
+    keras.config.set_dtype_policy(precision)
     try:
         model = build_model(config, palette, training.image_size)
     finally:  # layers keep the policy they were built with; nothing else changes

@@ -24,6 +24,7 @@ from flexseg.data.outputs import save_figure, write_text_atomically
 from flexseg.losses import get_loss
 from flexseg.metrics.training import training_metrics
 from flexseg.registry import architecture_of
+from flexseg.runtime import speed_up_process
 from flexseg.training.run import build_model, datasets, make_optimizer
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
@@ -80,6 +81,7 @@ def tune(
     if trials < 1 or epochs < 1:
         raise ConfigError(f"trials and epochs must be at least 1; got {trials} and {epochs}.")
     kt = _keras_tuner()
+    speed_up_process()
     keras.utils.set_random_seed(config.train["seed"])
     out = Path(out) if out else config.path(config.train["run_dir"]) / "tuning"
     palette, training, validation = datasets(config)

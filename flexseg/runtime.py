@@ -1,0 +1,90 @@
+"""Process settings that make a backend faster: what `flexseg train`, `tune` and `infer` apply.
+
+On the torch backend, each training step allocates and frees hundreds of megabytes (Keras's
+optimizer and layout conversions create new tensors). glibc hands blocks that large out with
+`mmap` and gives them back on `free`, so every step pays page faults on fresh memory.
+`keep_freed_memory` tells glibc to serve them from the heap and keep what is freed, which is
+what PyTorch's CPU tuning guide gets by swapping in jemalloc or tcmalloc, without `LD_PRELOAD`.
+`benchmarks/results/backends_cpu.md` measures it: the original's MVTec-screw FlexUNet trains
+1.75x faster on torch with it (4.5 s to 2.6 s a step at 256x256, batch 2), for 6% more peak
+memory. TensorFlow and JAX have their own allocators and gain nothing.
+
+Set `FLEXSEG_KEEP_FREED_MEMORY=0` to leave the allocator alone.
+
+`resolve_precision("auto")`, the default of `train.precision`, picks mixed bfloat16 where it
+was measured to pay without costing accuracy: TensorFlow on a CPU with native bfloat16
+(1.5x the float32 training speed on the MVTec-screw FlexUNet; the demo's recipe scores the
+same within 0.02 over four seeds, `benchmarks/results/precision_cpu.md`). Everywhere else
+it is float32: JAX's and torch's CPU bfloat16 were not faster there.
+
+Example:
+    >>> from flexseg.runtime import resolve_precision, speed_up_process
+    >>> isinstance(speed_up_process(), list)
+    True
+    >>> resolve_precision("float32")
+    'float32'
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+from pathlib import Path
+
+import keras
+
+OPT_OUT = "FLEXSEG_KEEP_FREED_MEMORY"
+_M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
+_M_MMAP_MAX = -4
+_KEEP_UP_TO = 1 << 30  # bytes of freed memory kept at the top of the heap
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+_NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), from /proc/cpuinfo."""
+    try:
+        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in _NATIVE_BFLOAT16_FLAGS)
+
+
+def resolve_precision(precision: str) -> str:
+    """A Keras dtype policy for `train.precision`: "auto" resolved here, others as given."""
+    if precision in PRECISIONS:
+        return precision
+    if precision != "auto":
+        raise ValueError(
+            f"precision {precision!r}: expected 'auto' or one of {', '.join(PRECISIONS)}."
+        )
+    if (
+        keras.backend.backend() == "tensorflow"
+        and not keras.distribution.list_devices("gpu")
+        and cpu_has_native_bfloat16()
+    ):
+        return "mixed_bfloat16"
+    return "float32"
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to serve large blocks from the heap and keep freed memory.
+
+    Returns whether it was applied: False on other C libraries or when the opt-out is set.
+    """
+    if os.environ.get(OPT_OUT, "1").strip() == "0":
+        return False
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_UP_TO))
+
+
+def speed_up_process() -> list[str]:
+    """Apply the current backend's process settings; returns the names of those applied."""
+    applied = []
+    if keras.backend.backend() == "torch" and keep_freed_memory():
+        applied.append("keep_freed_memory")
+    return applied
