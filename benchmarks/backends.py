@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import describe_machine, write_atomically
+from benchmarks.machine import describe_machine, publish
 from benchmarks.markdown import backends_table
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -236,11 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     table = backends_table(report)
-    print(table)
-    if args.json:
-        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
-    if args.markdown:
-        write_atomically(args.markdown, table)
+    publish(report, table, args.json, args.markdown)
     failed = [r for r in results if "error" in r]
     return 1 if failed else 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import shutil
@@ -69,3 +70,14 @@ def write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text)
     temporary.replace(path)
+
+
+def publish(
+    report: dict, markdown: str, json_path: Path | None, markdown_path: Path | None
+) -> None:
+    """Print the Markdown table; write the report as JSON and the table, each where asked."""
+    print(markdown)
+    if json_path:
+        write_atomically(json_path, json.dumps(report, indent=2) + "\n")
+    if markdown_path:
+        write_atomically(markdown_path, markdown)

@@ -16,7 +16,6 @@ the seeds, because runs of one precision differ by more than that from seed to s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -161,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from benchmarks.machine import describe_machine, write_atomically
+    from benchmarks.machine import describe_machine, publish
     from flexseg.data.synthetic import write_dataset
 
     results = []
@@ -188,11 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe_machine(),
         "results": results,
     }
-    print(table(report))
-    if args.json:
-        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
-    if args.markdown:
-        write_atomically(args.markdown, table(report))
+    publish(report, table(report), args.json, args.markdown)
     return 0
 
 

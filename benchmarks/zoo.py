@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe_machine, write_atomically
+from benchmarks.machine import describe_machine, publish
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -161,11 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe_machine(),
         "results": results,
     }
-    print(table(report))
-    if args.json:
-        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
-    if args.markdown:
-        write_atomically(args.markdown, table(report))
+    publish(report, table(report), args.json, args.markdown)
     return 0 if results and all(r["ok"] for r in results) else 1
 
 
