@@ -5,9 +5,10 @@ optimizer and layout conversions create new tensors). glibc hands blocks that la
 `mmap` and gives them back on `free`, so every step pays page faults on fresh memory.
 `keep_freed_memory` tells glibc to serve them from the heap and keep what is freed, which is
 what PyTorch's CPU tuning guide gets by swapping in jemalloc or tcmalloc, without `LD_PRELOAD`.
-`benchmarks/results/backends_cpu.md` measures it: the original's MVTec-screw FlexUNet trains
+Measured back to back on the project's 2-core CPU, the original's MVTec-screw FlexUNet trains
 1.75x faster on torch with it (4.5 s to 2.6 s a step at 256x256, batch 2), for 6% more peak
-memory. TensorFlow and JAX have their own allocators and gain nothing.
+memory; `benchmarks/results/backends_cpu.md` is measured with it. TensorFlow gained nothing
+(it has its own allocator), so it is applied on torch only.
 
 Set `FLEXSEG_KEEP_FREED_MEMORY=0` to leave the allocator alone.
 
@@ -35,11 +36,12 @@ from pathlib import Path
 
 import keras
 
+from flexseg.config.schema import PRECISIONS
+
 OPT_OUT = "FLEXSEG_KEEP_FREED_MEMORY"
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
 _M_MMAP_MAX = -4
 _KEEP_UP_TO = 1 << 30  # bytes of freed memory kept at the top of the heap
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 _NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 

@@ -29,6 +29,8 @@ class Key:
 INT, FLOAT, NUMBER = (int,), (float,), (int, float)
 STR, BOOL, LIST, TABLE = (str,), (bool,), (list,), (dict,)
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "model": {
         "name": Key(STR, "flexunet", "architecture or preset, see `flexseg models`"),
@@ -61,7 +63,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "auto (mixed_bfloat16 with TensorFlow on a CPU with native bfloat16, else float32), "
             "float32, or mixed precision: mixed_bfloat16 (fast on CPUs with AVX-512 BF16 and "
             "on recent GPUs), mixed_float16 (GPUs); variables stay float32",
-            choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+            choices=("auto", *PRECISIONS),
         ),
         "weight_decay": Key(NUMBER, None, "AdamW only (default 0.004)", minimum=0, nullable=True),
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
