@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from flexseg import registry
+from flexseg.models.catalogue import registry
 
 
 def pytest_report_header(config):
@@ -13,6 +13,7 @@ def pytest_report_header(config):
 @pytest.fixture(autouse=True)
 def _restore_model_registry():
     """Models registered by a test or a docstring example do not leak into the next one."""
+    registry.list_models()  # the built-in architectures register on first use
     saved = dict(registry._MODELS)
     yield
     registry._MODELS.clear()

@@ -33,7 +33,7 @@ def measure(model: str, size: int, tile: int, overlap: int, images: int) -> dict
     import keras
 
     import flexseg
-    from flexseg.inference.predict import Predictor
+    from flexseg.infer.predict import Predictor
 
     keras.utils.set_random_seed(0)
     built = flexseg.build(model, input_shape=(None, None, 3))

@@ -30,7 +30,7 @@ def train_and_score(root: Path, precision: str, epochs: int, size: int, seed: in
     from flexseg.config.loader import config_from_dict
     from flexseg.demo import demo_config
     from flexseg.evaluate import evaluate_run
-    from flexseg.training.run import train
+    from flexseg.train.fit import train
 
     settings = demo_config(epochs, minutes=120.0, seed=seed)
     settings["model"]["input_shape"] = [size, size, 3]

@@ -129,7 +129,7 @@ def run_keras(task: dict) -> dict:
     import keras
 
     import flexseg
-    from flexseg.macs import count_macs
+    from flexseg.models.catalogue.macs import count_macs
 
     if task["precision"] != "float32":
         keras.mixed_precision.set_global_policy(f"mixed_{task['precision']}")
@@ -160,7 +160,7 @@ def run_raw(task: dict, backend: str, device: str) -> dict:
 
     import flexseg
     from benchmarks.reference.spec import spec_of, weights_of
-    from flexseg.macs import count_macs
+    from flexseg.models.catalogue.macs import count_macs
 
     size = task["size"]
     keras.utils.set_random_seed(0)

@@ -33,7 +33,7 @@ def check_one(name: str, size: int, num_classes: int) -> dict:
     import keras
 
     import flexseg
-    from flexseg.macs import count_macs
+    from flexseg.models.catalogue.macs import count_macs
 
     keras.utils.set_random_seed(0)
     result = {"backend": keras.backend.backend(), "model": name, "size": size}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from flexseg.errors import SettingsError
 
 
 def closest(name: str, choices: Iterable[str], limit: int = 3) -> list[str]:
@@ -25,3 +27,29 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """
     matches = closest(name, choices)
     return f" Did you mean: {', '.join(matches)}?" if matches else ""
+
+
+def known_settings(
+    model: str, given: Iterable[str], accepted: Sequence[str], context: str | None = None
+) -> None:
+    """Raise naming every key of `given` that `model` does not take, with the closest names.
+
+    Example:
+        >>> known_settings("unet", ["filters"], ["base_filters"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        flexseg.errors.SettingsError: unet ... 'filters' (did you mean base_filters?)...
+    """
+    unknown = [key for key in given if key not in accepted]
+    if not unknown:
+        return
+    details = ", ".join(_with_suggestion(key, accepted) for key in unknown)
+    where = f" (from {context})" if context else ""
+    raise SettingsError(
+        f"{model} does not take the setting(s) {details}{where}. It takes: {', '.join(accepted)}."
+    )
+
+
+def _with_suggestion(key: str, accepted: Sequence[str]) -> str:
+    matches = closest(key, accepted)
+    return f"{key!r} (did you mean {' or '.join(matches)}?)" if matches else repr(key)

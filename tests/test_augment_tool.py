@@ -5,8 +5,9 @@ import pytest
 from PIL import Image
 
 from flexseg import FlexsegError
+from flexseg.cli.data import main as data_tool
 from flexseg.data import MaskDecoder, Palette, colorize
-from flexseg.data.augment import augment_dataset, build_transforms, main
+from flexseg.data.augment import augment_dataset, build_transforms
 from flexseg.data.pairs import find_pairs
 
 SCREW = Palette.load("mvtec_screw")
@@ -78,7 +79,8 @@ def test_test_split_is_refused_and_bad_options_named(tmp_path, capsys):
             barrel_ks=[],
             seed=0,
         )
-    code = main(
+    code = data_tool(
+        "augment",
         [
             "--in",
             str(source),
@@ -90,6 +92,6 @@ def test_test_split_is_refused_and_bad_options_named(tmp_path, capsys):
             "hflip,rotate",
             "--angles",
             "90",
-        ]
+        ],
     )
     assert code == 0 and "train 3 images" in capsys.readouterr().out

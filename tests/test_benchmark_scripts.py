@@ -1,6 +1,7 @@
 """Benchmark scripts run and write well-formed results (speed itself is never asserted here)."""
 
 import json
+import sys
 
 import keras
 import pytest
@@ -92,3 +93,24 @@ def test_precision_benchmark_rejects_bad_seeds(text, capsys):
     with pytest.raises(SystemExit):
         precision.main([f"--seeds={text}", "--smoke"])
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_startup_benchmark_reports_interleaved_medians_against_its_reference(tmp_path, monkeypatch):
+    from benchmarks import startup
+
+    quick = [sys.executable, "-c", "pass"]
+    slower = [sys.executable, "-c", "import time; time.sleep(0.2)"]
+    monkeypatch.setattr(
+        startup, "commands", lambda: {"quick": (quick, {}), startup.REFERENCE: (slower, {})}
+    )
+    out = tmp_path / "startup.json"
+    assert startup.main(["--runs", "2", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rows = {row["command"]: row for row in report["results"]}
+    assert report["runs"] == 2 and set(rows) == {"quick", startup.REFERENCE}
+    assert rows[startup.REFERENCE]["vs_import_keras_tensorflow"] == 1.0
+    assert rows["quick"]["min_s"] <= rows["quick"]["median_s"] <= rows["quick"]["max_s"]
+    assert rows["quick"]["vs_import_keras_tensorflow"] == pytest.approx(
+        rows["quick"]["median_s"] / rows[startup.REFERENCE]["median_s"]
+    )
+    assert rows[startup.REFERENCE]["min_s"] >= 0.2 > rows["quick"]["median_s"]

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from flexseg import cli, demo
+from flexseg import cli
+from flexseg.cli import demo
 
 
 def test_models_table(capsys):

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from flexseg.cli.config import main
 from flexseg.config import ConfigError, config_from_dict, load_config
-from flexseg.config.__main__ import main
 
 MINIMAL = {"data": {"root": "data", "palette": "mvtec_screw"}}
 

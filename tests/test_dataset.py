@@ -8,8 +8,8 @@ from PIL import Image
 import flexseg
 from flexseg import FlexsegError
 from flexseg.data import Palette, colorize
-from flexseg.data.augmentation import Augmentation, Augmenter
-from flexseg.data.dataset import SegmentationDataset
+from flexseg.data.pipeline.augmentation import Augmentation, Augmenter
+from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.data.synthetic import write_dataset
 
 SCREW = Palette.load("mvtec_screw")

@@ -7,8 +7,8 @@ import pytest
 
 import flexseg
 from flexseg import FlexsegError
-from flexseg.cards import model_card
-from flexseg.macs import count_macs
+from flexseg.models.catalogue.cards import model_card
+from flexseg.models.catalogue.macs import count_macs
 
 
 def flexunet_macs_by_hand(height, width, channels, classes, base_filters, kernel, num_layers):

@@ -8,7 +8,7 @@ from PIL import Image
 import flexseg
 from flexseg import cli
 from flexseg.data import MaskDecoder, Palette
-from flexseg.inference import Predictor, blend_window, predict_tiled
+from flexseg.infer import Predictor, blend_window, predict_tiled
 from tests.runs import tiny_trained_run
 
 

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from flexseg.models.layers import (
+from flexseg.models.parts.layers import (
     FixedDepthwiseFilter,
     PatchExpanding,
     PatchMerging,

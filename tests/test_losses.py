@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from flexseg.losses import get_loss
+from flexseg.run.losses import get_loss
 
 
 def one_hot(labels, classes=3):

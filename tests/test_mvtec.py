@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 from flexseg import FlexsegError
+from flexseg.cli.data import main as data_tool
 from flexseg.data import MaskDecoder, Palette
-from flexseg.data.mvtec import convert, main
+from flexseg.data.mvtec import convert
 from flexseg.data.pairs import find_pairs
 
 DEFECTS = ("manipulated_front", "scratch_head", "thread_top")
@@ -93,6 +94,8 @@ def test_refuses_a_non_empty_output(tmp_path, capsys):
     root = mvtec_tree(tmp_path / "mvtec")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("old results")
-    code = main(["--root", str(root), "--category", "screw", "--out", str(tmp_path / "out")])
+    code = data_tool(
+        "mvtec", ["--root", str(root), "--category", "screw", "--out", str(tmp_path / "out")]
+    )
     assert code == 2 and "not empty" in capsys.readouterr().err
     assert (tmp_path / "out" / "keep.txt").read_text() == "old results"

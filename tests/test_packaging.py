@@ -106,8 +106,8 @@ print(json.dumps({
     "conv_shape": list(conv.output_shape[1:]),
     "conv_macs": card.macs, "conv_reference": card.reference, "conv_settings": card.settings,
     "by_import_shape": list(by_import.output_shape[1:]),
-    "conv_source": flexseg.registry.model_entry("plugin_conv").source,
-    "flexunet_source": flexseg.registry.model_entry("flexunet").source,
+    "conv_source": flexseg.models.catalogue.registry.model_entry("plugin_conv").source,
+    "flexunet_source": flexseg.models.catalogue.registry.model_entry("flexunet").source,
 }))
 """
 

@@ -3,8 +3,9 @@
 import pytest
 
 import flexseg
-from flexseg import FlexsegError, registry
-from flexseg.presets import read_preset
+from flexseg import FlexsegError
+from flexseg.models.catalogue import registry
+from flexseg.models.catalogue.presets import read_preset
 from flexseg.resources import registry_dir
 
 VALID = """

@@ -6,8 +6,9 @@ import keras
 import pytest
 
 import flexseg
-from flexseg import FlexsegError, SettingsError, registry
-from flexseg.presets import Preset
+from flexseg import FlexsegError, SettingsError
+from flexseg.models.catalogue import registry
+from flexseg.models.catalogue.presets import Preset
 
 
 def one_by_one(num_classes, input_shape=(None, None, 3), filters=4):
@@ -118,3 +119,40 @@ def test_preset_and_architecture_names_may_not_clash(monkeypatch, tmp_path):
     monkeypatch.setattr(registry.presets, "find_preset", lambda name: clash)
     with pytest.raises(FlexsegError, match="both a registered architecture and a preset"):
         flexseg.build("flexunet")
+
+
+def test_an_architecture_written_as_a_settings_table(tmp_path):
+    """The README's recipe: a SegmentationModel subclass with defaults, check and graph."""
+    from flexseg.models.parts import blocks
+    from flexseg.models.parts.base import SegmentationModel, classifier, settings_table
+
+    @flexseg.register_model("plain_unet", reference="a U-Net without skips")
+    class PlainUNet(SegmentationModel):
+        defaults = settings_table(base_filters=8, num_layers=3, normalization=True)
+
+        def check(self, s):
+            return s.with_levels()
+
+        def graph(self, x, s):
+            deepest = blocks.unet_encoder(x, s.filters, **s.style)[-1]
+            x = blocks.upsample(
+                deepest, name="up", method="bilinear", factor=2 ** (s.num_layers - 1)
+            )
+            return classifier(x, s)
+
+    model = flexseg.build("plain_unet", num_classes=3, input_shape=(32, 32, 3), base_filters=4)
+    assert model.output_shape == (None, 32, 32, 3) and model.name == "plain_unet"
+    assert model.get_config() == {
+        "name": "plain_unet", "trainable": True, "num_classes": 3, "input_shape": [32, 32, 3],
+        "base_filters": 4, "num_layers": 3, "normalization": True,
+    }  # fmt: skip
+    assert registry.model_entry("plain_unet").setting_names() == [
+        "num_classes", "input_shape", "name", "base_filters", "num_layers", "normalization",
+    ]  # fmt: skip
+    with pytest.raises(SettingsError, match=r"plain_unet does not take .*'depth'"):
+        PlainUNet(num_classes=3, depth=4)  # the class itself refuses unknown settings
+    with pytest.raises(SettingsError, match=r"multiple of 4 \(num_layers=3 pools 2 times"):
+        flexseg.build("plain_unet", num_classes=3, input_shape=(30, 32, 3))
+    path = tmp_path / "plain.keras"
+    model.save(path)
+    assert keras.models.load_model(path).get_config() == model.get_config()

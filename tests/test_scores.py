@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from flexseg import FlexsegError
+from flexseg.cli.evaluate import main
 from flexseg.data import IGNORE_LABEL, Palette, colorize
-from flexseg.evaluate import main
 from flexseg.metrics import SegmentationScores
 
 SCREW = Palette.load("mvtec_screw")

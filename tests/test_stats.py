@@ -5,8 +5,8 @@ import json
 import numpy as np
 from PIL import Image
 
+from flexseg.cli.data import main as data_tool
 from flexseg.data import Palette, colorize
-from flexseg.data.stats import main
 
 SCREW = Palette.load("mvtec_screw")
 
@@ -32,7 +32,10 @@ def test_counts_per_split(tmp_path):
     out = tmp_path / "stats.json"
     plot = tmp_path / "stats.png"
     assert (
-        main([str(tmp_path), "--palette", "mvtec_screw", "--json", str(out), "--plot", str(plot)])
+        data_tool(
+            "stats",
+            [str(tmp_path), "--palette", "mvtec_screw", "--json", str(out), "--plot", str(plot)],
+        )
         == 0
     )
     stats = json.loads(out.read_text())
@@ -59,7 +62,12 @@ def test_counts_per_split(tmp_path):
 def test_a_single_split_folder_is_named_after_itself(tmp_path):
     write(tmp_path / "holdout", "x", np.ones((4, 4), np.uint8))
     out = tmp_path / "s.json"
-    assert main([str(tmp_path / "holdout"), "--palette", "mvtec_screw", "--json", str(out)]) == 0
+    assert (
+        data_tool(
+            "stats", [str(tmp_path / "holdout"), "--palette", "mvtec_screw", "--json", str(out)]
+        )
+        == 0
+    )
     stats = json.loads(out.read_text())
     assert list(stats["splits"]) == ["holdout"]
     assert stats["splits"]["holdout"]["pixel_counts"]["manipulated_front"] == 16
@@ -67,6 +75,9 @@ def test_a_single_split_folder_is_named_after_itself(tmp_path):
 
 def test_not_a_dataset(tmp_path, capsys):
     assert (
-        main([str(tmp_path), "--palette", "mvtec_screw", "--json", str(tmp_path / "s.json")]) == 2
+        data_tool(
+            "stats", [str(tmp_path), "--palette", "mvtec_screw", "--json", str(tmp_path / "s.json")]
+        )
+        == 2
     )
     assert "neither a split folder" in capsys.readouterr().err

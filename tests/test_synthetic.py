@@ -5,9 +5,10 @@ import pytest
 from PIL import Image
 
 from flexseg import FlexsegError
+from flexseg.cli.data import main as data_tool
 from flexseg.data import MaskDecoder, Palette
 from flexseg.data.pairs import find_pairs
-from flexseg.data.synthetic import DEFECTS, main, render_sample, write_dataset
+from flexseg.data.synthetic import DEFECTS, render_sample, write_dataset
 
 
 @pytest.mark.parametrize("defect", DEFECTS)
@@ -92,8 +93,12 @@ def test_refuses_to_mix_into_an_existing_folder(tmp_path):
 
 def test_command_line(tmp_path, capsys):
     assert (
-        main(["--out", str(tmp_path / "cli"), "--size", "48", "--count", "6", "--seed", "2"]) == 0
+        data_tool(
+            "synthetic",
+            ["--out", str(tmp_path / "cli"), "--size", "48", "--count", "6", "--seed", "2"],
+        )
+        == 0
     )
     assert "Wrote" in capsys.readouterr().out
-    assert main(["--out", str(tmp_path / "bad"), "--split", "0.5,0.5"]) == 2
+    assert data_tool("synthetic", ["--out", str(tmp_path / "bad"), "--split", "0.5,0.5"]) == 2
     assert "three fractions" in capsys.readouterr().err

@@ -14,8 +14,8 @@ from PIL import Image
 
 from flexseg.config import ConfigError, config_from_dict
 from flexseg.data.synthetic import write_dataset
-from flexseg.losses import get_loss
-from flexseg.training import train
+from flexseg.run.losses import get_loss
+from flexseg.train import train
 
 
 @pytest.fixture(scope="module")
@@ -146,16 +146,16 @@ def test_cosine_schedule_decays_and_refuses_a_plateau_reducer(data_root, tmp_pat
 @pytest.fixture
 def built(monkeypatch) -> list:
     """The models train() builds, in order."""
-    from flexseg.training import run as training_run
+    from flexseg.run.setup import RunSetup
 
     models = []
-    original = training_run.build_model
+    original = RunSetup.build_model
 
     def recording_build(*args, **kwargs):
         models.append(original(*args, **kwargs))
         return models[-1]
 
-    monkeypatch.setattr(training_run, "build_model", recording_build)
+    monkeypatch.setattr(RunSetup, "build_model", recording_build)
     return models
 
 

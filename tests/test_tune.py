@@ -9,9 +9,9 @@ import flexseg
 from flexseg import cli
 from flexseg.config import ConfigError, config_from_dict, load_config
 from flexseg.data.synthetic import write_dataset
-from flexseg.models.flexunet import search_space
-from flexseg.registry import model_entry
-from flexseg.training.tuning import tune
+from flexseg.models.catalogue.registry import model_entry
+from flexseg.models.catalogue.search_spaces import flexunet as search_space
+from flexseg.tune.search import tune
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,54 @@ def test_architectures_without_a_search_space_are_refused(data_root, tmp_path):
     })  # fmt: skip
     with pytest.raises(ConfigError, match="declares no search space"):
         tune(config, trials=1, epochs=1)
+
+
+def test_a_trial_is_built_compiled_and_steered_as_train_does(data_root, tmp_path, monkeypatch):
+    """What `fit` receives in a tuning trial and in `flexseg train`, from the same config."""
+    import keras
+
+    from flexseg.train import train
+
+    seen = []
+    original_fit = keras.Model.fit
+
+    def recording_fit(model, *args, callbacks=None, **kwargs):
+        history = original_fit(model, *args, callbacks=callbacks, **kwargs)
+        convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+        seen.append(
+            {
+                "policies": {layer.dtype_policy.name for layer in convolutions},
+                "loss": model.loss.get_config(),
+                "optimizer": type(model.optimizer).__name__,
+                "logged": set(history.history) - {"learning_rate"},
+                "callbacks": {type(callback).__name__ for callback in callbacks or []},
+            }
+        )
+        return history
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    config = config_from_dict({
+        "model": {"name": "flexunet"},
+        "data": {"root": str(data_root), "palette": "mvtec_screw"},
+        "train": {
+            "epochs": 1, "batch_size": 4, "run_dir": str(tmp_path / "run"),
+            "epoch_change_images": 0, "precision": "mixed_bfloat16", "loss": "cce+dice",
+            "legacy_dice_metric": True, "patience": 3, "reduce_lr_patience": 2,
+            "max_minutes": 30,
+        },
+    })  # fmt: skip
+    train(config, verbose=0)
+    tune(config, trials=1, epochs=1, out=tmp_path / "tuning", verbose=0)
+    trained, trial = seen
+    steering = {"TerminateOnNaN", "ReduceLROnPlateau", "EarlyStopping", "TimeLimit"}
+    assert trained["policies"] == trial["policies"] == {"mixed_bfloat16"}
+    assert trained["loss"] == trial["loss"] and trained["loss"]["names"] == ["cce", "dice"]
+    assert trained["optimizer"] == trial["optimizer"] == "Adam"
+    assert trained["logged"] == trial["logged"]
+    assert {"legacy_dice_coef_multiclass", "val_fg_miou", "iou_scratch_head"} <= trial["logged"]
+    assert steering <= trained["callbacks"] and steering <= trial["callbacks"]
+    # Only the run folder's own callbacks are train's alone; the trial's checkpoints are
+    # KerasTuner's.
+    assert trained["callbacks"] - trial["callbacks"] == {
+        "EpochLogs", "ModelCheckpoint", "BackupAndRestore",
+    }  # fmt: skip

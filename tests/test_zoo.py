@@ -9,7 +9,7 @@ import pytest
 
 import flexseg
 from flexseg.errors import SettingsError
-from flexseg.registry import model_entry
+from flexseg.models.catalogue.registry import model_entry
 
 ARCHITECTURES = flexseg.list_models()
 ZOO = [name for name in ARCHITECTURES if name != "flexunet"]

@@ -10,15 +10,16 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flexseg import registry
 from flexseg.config.schema import REQUIRED, SCHEMA, Key
 from flexseg.data.palette import Palette
 from flexseg.errors import FlexsegError
+from flexseg.models.catalogue import registry
 from flexseg.suggest import did_you_mean
 
 
@@ -28,7 +29,11 @@ class ConfigError(FlexsegError):
 
 @dataclass
 class Config:
-    """Validated sections; [model] holds `name` and the architecture's settings."""
+    """Validated sections; [model] holds `name` and the architecture's settings.
+
+    The palette is parsed once, when the config is checked; paths are relative to the
+    config file's folder.
+    """
 
     model: dict[str, Any]
     data: dict[str, Any]
@@ -37,17 +42,34 @@ class Config:
     infer: dict[str, Any]
     source: str = "<dict>"
     warnings: list[str] = field(default_factory=list)
+    _palette: Palette | None = field(default=None, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:
         """Relative paths in a config are relative to the config file's folder."""
         return Path(self.source).resolve().parent if self.source != "<dict>" else Path.cwd()
 
-    def path(self, value: str) -> Path:
+    def path(self, value: str | Path) -> Path:
+        """`value` resolved against the config's folder (absolute paths stay as they are)."""
         return (self.folder / value) if not Path(value).is_absolute() else Path(value)
 
+    @property
+    def data_root(self) -> Path:
+        """data.root as a path."""
+        return self.path(self.data["root"])
+
+    @property
+    def run_dir(self) -> Path:
+        """train.run_dir as a path."""
+        return self.path(self.train["run_dir"])
+
     def palette(self) -> Palette:
-        """data.palette: inline classes, a dataset preset, or a TOML / ini file."""
+        """data.palette (inline classes, a dataset preset, or a TOML / ini file), parsed once."""
+        if self._palette is None:
+            self._palette = self._parse_palette()
+        return self._palette
+
+    def _parse_palette(self) -> Palette:
         spec = self.data["palette"]
         if isinstance(spec, list):
             try:
@@ -62,6 +84,15 @@ class Config:
     def model_settings(self) -> dict[str, Any]:
         """The [model] settings without `name`."""
         return {k: v for k, v in self.model.items() if k != "name"}
+
+    def replaced(self, **sections: dict[str, Any]) -> Config:
+        """A copy with some keys of some sections replaced, e.g. `replaced(train={"epochs": 2})`.
+
+        The values are taken as they are (a search draws them from checked choices); the
+        palette is not parsed again.
+        """
+        changed = {name: {**getattr(self, name), **values} for name, values in sections.items()}
+        return dataclasses.replace(self, **copy.deepcopy(changed))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {section: copy.deepcopy(getattr(self, section)) for section in SCHEMA}

@@ -14,7 +14,7 @@ from typing import Any
 
 from flexseg.data.palette import Palette
 from flexseg.errors import FlexsegError
-from flexseg.registry import model_entry
+from flexseg.models.catalogue.registry import model_entry
 
 ARCHITECTURES = {
     "TensorFlowFlexUNet": "flexunet",

@@ -12,23 +12,22 @@ is never augmented.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
 import numpy as np
 from scipy import ndimage
 
 from flexseg.data.images import read_image
 from flexseg.data.masks import MaskDecoder, colorize
-from flexseg.data.outputs import save_png, staged_folder
 from flexseg.data.pairs import find_pairs
 from flexseg.data.palette import Palette
 from flexseg.data.splits import SPLITS
 from flexseg.errors import FlexsegError
+from flexseg.outputs import save_png, staged_folder
+from flexseg.progress import progress as progress_bar
 
 OPERATIONS = ("hflip", "vflip", "rotate", "shrink", "shear", "elastic", "barrel")
 
@@ -160,8 +159,7 @@ def augment_dataset(
             counts[part] = len(pairs)
             if part not in splits:
                 continue
-            bar = keras.utils.Progbar(len(pairs), unit_name=part) if progress else None
-            for done, pair in enumerate(pairs, start=1):
+            for pair in progress_bar(pairs, part, enabled=progress):
                 image = read_image(pair.image, 3).astype(np.float64)
                 if _is_gray(image):
                     image = image[..., :1]
@@ -176,8 +174,6 @@ def augment_dataset(
                     )
                     save_png(staging / part / "masks" / name, colorize(new_labels, palette))
                     counts[part] += 1
-                if bar is not None:
-                    bar.update(done)
     return counts
 
 
@@ -188,55 +184,7 @@ def _is_gray(image: np.ndarray) -> bool:
     )
 
 
-def _floats(text: str) -> list[float]:
-    return [float(part) for part in text.split(",") if part.strip()]
+if __name__ == "__main__":  # python -m flexseg.data.augment: the same as flexseg data augment
+    from flexseg.cli.data import main
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m flexseg.data.augment",
-        description="Offline augmentation of train/valid (never test), masks in class-index space.",
-    )
-    parser.add_argument("--in", dest="source", required=True, type=Path, help="dataset root")
-    parser.add_argument("--out", required=True, type=Path, help="new or empty output folder")
-    parser.add_argument("--palette", required=True, help="palette preset, TOML or ini file")
-    parser.add_argument("--splits", default="train,valid", help="splits to augment")
-    parser.add_argument("--ops", default=",".join(OPERATIONS), help="operations to apply")
-    parser.add_argument("--angles", default="90,180,270", help="rotation angles in degrees")
-    parser.add_argument("--shrink", default="0.8", help="shrink ratios")
-    parser.add_argument("--shear", default="0.2", help="shear factors")
-    parser.add_argument("--elastic", type=int, default=1, help="elastic copies per image")
-    parser.add_argument("--elastic-alpha", type=float, default=8.0, help="displacement, pixels")
-    parser.add_argument("--elastic-sigma", type=float, default=6.0, help="smoothness, pixels")
-    parser.add_argument("--barrel", default="0.3", help="barrel distortion strengths")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        transforms = build_transforms(
-            [op for op in args.ops.split(",") if op],
-            angles=_floats(args.angles),
-            shrink_ratios=_floats(args.shrink),
-            shear_factors=_floats(args.shear),
-            elastic_count=args.elastic,
-            elastic_alpha=args.elastic_alpha,
-            elastic_sigma=args.elastic_sigma,
-            barrel_ks=_floats(args.barrel),
-            seed=args.seed,
-        )
-        counts = augment_dataset(
-            args.source,
-            args.out,
-            Palette.load(args.palette),
-            transforms,
-            splits=tuple(s for s in args.splits.split(",") if s),
-            progress=True,
-        )
-    except (FlexsegError, ValueError) as error:
-        print(f"{parser.prog}: {error}", file=sys.stderr)
-        return 2
-    print(", ".join(f"{part} {n} images" for part, n in counts.items()))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("augment"))

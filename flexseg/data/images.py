@@ -1,4 +1,5 @@
-"""Read images with a chosen channel count, and resize images and label maps correctly.
+"""Read images with a chosen channel count, resize images and label maps correctly, and scale
+pixels to what a model takes.
 
 Images resize bilinearly; label maps resize by nearest neighbour in class-index space, so no
 new class (and no blended color) can appear.
@@ -7,6 +8,8 @@ Example:
     >>> import numpy as np
     >>> resize_labels(np.array([[0, 1], [2, 3]], np.uint8), (4, 4)).tolist()[0]
     [0, 0, 1, 1]
+    >>> scale_pixels(np.array([0, 255], np.uint8), "unit").tolist()
+    [0.0, 1.0]
 """
 
 from __future__ import annotations
@@ -17,6 +20,21 @@ import numpy as np
 from PIL import Image
 
 from flexseg.errors import FlexsegError
+
+SCALES = ("raw", "unit")  # 0-255 pixels as read (the original's published configs), or 0-1
+
+
+def check_scale(scale: str) -> str:
+    """Return `scale` if it is one of SCALES, else raise naming both."""
+    if scale not in SCALES:
+        raise FlexsegError(f"scale must be 'raw' (0-255) or 'unit' (0-1); got {scale!r}.")
+    return scale
+
+
+def scale_pixels(pixels: np.ndarray, scale: str) -> np.ndarray:
+    """float32 pixels in the model's input scale: "raw" keeps 0-255, "unit" divides by 255."""
+    pixels = pixels.astype(np.float32)
+    return pixels / 255.0 if check_scale(scale) == "unit" else pixels
 
 
 def read_image(path: str | Path, channels: int) -> np.ndarray:

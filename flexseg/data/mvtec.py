@@ -12,23 +12,22 @@ by defect type, before any augmentation, so no copy of a test image can reach tr
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 from PIL import Image
 
 from flexseg.data.masks import colorize
-from flexseg.data.outputs import save_png, staged_folder, write_text_atomically
 from flexseg.data.pairs import SHOWN
 from flexseg.data.palette import Palette
-from flexseg.data.splits import SPLITS, parse_fractions, stratified_split
+from flexseg.data.splits import SPLITS, stratified_split
 from flexseg.errors import FlexsegError
+from flexseg.outputs import save_png, staged_folder, write_text_atomically
+from flexseg.progress import progress as progress_bar
 
 
 @dataclass(frozen=True)
@@ -98,9 +97,9 @@ def convert(
     sources = find_sources(category_dir, palette, include_good)
     assignment = stratified_split([s.kind for s in sources], split, seed)
     counts = {part: Counter() for part in SPLITS}
-    bar = keras.utils.Progbar(len(sources), unit_name="image") if progress else None
     with staged_folder(out) as staging:
-        for done, (source, part) in enumerate(zip(sources, assignment, strict=True), start=1):
+        pairs = list(zip(sources, assignment, strict=True))
+        for source, part in progress_bar(pairs, "image", enabled=progress):
             stem = f"{source.kind}_{source.image.stem}"
             labels = _labels(source, palette)
             target = staging / part / "images" / f"{stem}{source.image.suffix}"
@@ -108,8 +107,6 @@ def convert(
             shutil.copyfile(source.image, target)
             save_png(staging / part / "masks" / f"{stem}.png", colorize(labels, palette))
             counts[part][source.kind] += 1
-            if bar is not None:
-                bar.update(done)
         write_text_atomically(
             staging / "dataset.toml",
             _provenance(root, category, include_good, split, seed, counts) + palette.to_toml(),
@@ -151,38 +148,7 @@ def _provenance(root, category, include_good, split, seed, counts) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m flexseg.data.mvtec",
-        description="Convert an MVTec AD category into train/valid/test with colorized masks.",
-    )
-    parser.add_argument("--root", required=True, type=Path, help="the MVTec AD folder")
-    parser.add_argument("--category", required=True, help="e.g. screw")
-    parser.add_argument("--out", required=True, type=Path, help="new or empty output folder")
-    parser.add_argument("--include-good", action="store_true", help="add test/good images")
-    parser.add_argument("--split", default="0.6,0.2,0.2", help="train,valid,test fractions")
-    parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    parser.add_argument("--palette", help="palette preset or file (default mvtec_<category>)")
-    args = parser.parse_args(argv)
-    try:
-        palette = Palette.load(args.palette) if args.palette else None
-        counts = convert(
-            args.root,
-            args.category,
-            args.out,
-            palette=palette,
-            include_good=args.include_good,
-            split=parse_fractions(args.split),
-            seed=args.seed,
-            progress=True,
-        )
-    except FlexsegError as error:
-        print(f"{parser.prog}: {error}", file=sys.stderr)
-        return 2
-    for part in SPLITS:
-        print(f"{part:5s} " + ", ".join(f"{k} {n}" for k, n in sorted(counts[part].items())))
-    return 0
+if __name__ == "__main__":  # python -m flexseg.data.mvtec: the same as flexseg data mvtec
+    from flexseg.cli.data import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("mvtec"))

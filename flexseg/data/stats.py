@@ -10,8 +10,6 @@ for the closer of their two classes.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -19,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from flexseg.data.masks import MaskDecoder
-from flexseg.data.outputs import save_figure, write_text_atomically
 from flexseg.data.pairs import find_pairs
 from flexseg.data.palette import Palette
 from flexseg.data.splits import SPLITS
 from flexseg.errors import FlexsegError
+from flexseg.outputs import save_figure
 
 log = logging.getLogger("flexseg.data")
 
@@ -103,28 +101,7 @@ def plot_stats(stats: dict, path: str | Path) -> None:
     save_figure(figure, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m flexseg.data.stats", description="Class statistics of a dataset."
-    )
-    parser.add_argument("root", type=Path, help="dataset root, or one split folder")
-    parser.add_argument("--palette", required=True, help="palette preset, TOML or ini file")
-    parser.add_argument("--json", required=True, type=Path, help="write the statistics here")
-    parser.add_argument("--plot", type=Path, help="write a PNG bar chart here")
-    parser.add_argument("--mask-format", choices=("color", "index"), default="color")
-    args = parser.parse_args(argv)
-    try:
-        stats = dataset_stats(args.root, Palette.load(args.palette), args.mask_format)
-    except FlexsegError as error:
-        print(f"{parser.prog}: {error}", file=sys.stderr)
-        return 2
-    write_text_atomically(args.json, json.dumps(stats, indent=2) + "\n")
-    if args.plot:
-        plot_stats(stats, args.plot)
-    for split, data in stats["splits"].items():
-        print(f"{split}: {data['images']} images, {data['off_palette_pixels']} off-palette pixels")
-    return 0
+if __name__ == "__main__":  # python -m flexseg.data.stats: the same as flexseg data stats
+    from flexseg.cli.data import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("stats"))

@@ -26,21 +26,20 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 from scipy import ndimage
 
 from flexseg.data.masks import colorize
-from flexseg.data.outputs import save_png, staged_folder, write_text_atomically
 from flexseg.data.palette import Palette
-from flexseg.data.splits import check_fractions, parse_fractions, stratified_split
+from flexseg.data.splits import check_fractions, stratified_split
 from flexseg.errors import FlexsegError
+from flexseg.outputs import save_png, staged_folder, write_text_atomically
+from flexseg.progress import progress as progress_bar
 
 DEFECTS = ("manipulated_front", "scratch_head", "scratch_neck", "thread_side", "thread_top")
 GOOD_FRACTION = 0.2
@@ -234,7 +233,9 @@ def write_dataset(
     split = check_fractions(split)
     out = Path(out)
     palette = Palette.load("mvtec_screw")
-    samples = [render_sample(size, seed, i) for i in _progress(range(count), progress, "render")]
+    samples = [
+        render_sample(size, seed, i) for i in progress_bar(range(count), "render", enabled=progress)
+    ]
     assignment = stratified_split([s.defect for s in samples], split, seed)
     written = WrittenDataset(out)
     with staged_folder(out) as staging:
@@ -252,7 +253,7 @@ def write_dataset(
 def _write_layouts(out, samples, assignment, palette, written, progress):
     raw = out / "mvtec_ad" / "screw"
     for index, (sample, part) in enumerate(
-        _progress(list(zip(samples, assignment, strict=True)), progress, "write")
+        progress_bar(list(zip(samples, assignment, strict=True)), "write", enabled=progress)
     ):
         stem = f"{index:04d}"
         save_png(out / part / "images" / f"{stem}.png", sample.image)
@@ -268,44 +269,7 @@ def _write_layouts(out, samples, assignment, palette, written, progress):
             save_png(raw / "ground_truth" / sample.defect / f"{stem}_mask.png", binary)
 
 
-def _progress(items, enabled, label):
-    items = list(items)
-    bar = keras.utils.Progbar(len(items), unit_name=label) if enabled else None
-    for done, item in enumerate(items, start=1):
-        yield item
-        if bar is not None:
-            bar.update(done)
+if __name__ == "__main__":  # python -m flexseg.data.synthetic: the same as flexseg data synthetic
+    from flexseg.cli.data import main
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m flexseg.data.synthetic",
-        description="Write the synthetic screw-defect dataset (split layout + MVTec AD layout).",
-    )
-    parser.add_argument("--out", required=True, type=Path, help="new or empty output folder")
-    parser.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
-    parser.add_argument("--count", type=int, default=240, help="number of images (default 240)")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--split", default="0.6,0.2,0.2", help="train,valid,test fractions")
-    args = parser.parse_args(argv)
-    try:
-        fractions = parse_fractions(args.split)
-        written = write_dataset(
-            args.out,
-            size=args.size,
-            count=args.count,
-            seed=args.seed,
-            split=fractions,
-            progress=True,
-        )
-    except (FlexsegError, ValueError) as error:
-        print(f"{parser.prog}: {error}", file=sys.stderr)
-        return 2
-    for part, kinds in sorted(written.counts.items()):
-        print(f"{part:5s} " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-    print(f"Wrote {args.out}/{{train,valid,test}} and {args.out}/mvtec_ad/screw")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("synthetic"))

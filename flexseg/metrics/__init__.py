@@ -1,4 +1,6 @@
-"""Segmentation scores from one confusion matrix accumulated over a whole split.
+"""Metrics, each from one confusion matrix: foreground mIoU logged while training
+(`training.py`), and the scores and reports of an evaluation over a whole split (`scores.py`,
+`report.py`).
 
 Example:
     >>> import numpy as np

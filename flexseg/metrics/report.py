@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flexseg.data.outputs import save_figure, write_text_atomically
+from flexseg.outputs import save_figure, write_text_atomically
 
 COLUMNS = ("iou", "dice", "precision", "recall")
 

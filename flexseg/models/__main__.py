@@ -1,5 +1,5 @@
 """`python -m flexseg.models [PATTERN] [--size N] [--num-classes K] [--architectures]`:
-the table of architectures and presets, as `flexseg models` prints it."""
+the same as `flexseg models` (flexseg/cli/models.py)."""
 
 import sys
 

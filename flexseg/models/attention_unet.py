@@ -1,28 +1,11 @@
-"""Attention U-Net (Oktay et al. 2018): U-Net whose skips pass through additive attention gates.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("attention_unet", num_classes=6, input_shape=(64, 64, 3),
-    ...                       base_filters=8)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+"""Attention U-Net (Oktay et al. 2018): U-Net whose skips pass through additive attention gates."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from flexseg.models import blocks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    choice,
-    classifier,
-    model_input,
-    pooled_settings,
-)
-from flexseg.models.unet import UPSAMPLING, unet_search_space
-from flexseg.registry import register_model
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import classifier, settings_table
+from flexseg.models.unet import UNet
 
 REFERENCE = (
     "Oktay et al.: Attention U-Net: Learning Where to Look for the Pancreas (MIDL 2018), "
@@ -30,15 +13,8 @@ REFERENCE = (
 )
 
 
-def search_space(hp, input_shape):
-    """U-Net's space plus the up-sampling method."""
-    settings = unet_search_space(hp, input_shape)
-    settings["upsampling"] = hp.Choice("upsampling", list(UPSAMPLING))
-    return settings
-
-
-@register_model("attention_unet", reference=REFERENCE, search_space=search_space)
-class AttentionUNet(SegmentationModel):
+@register_model("attention_unet", reference=REFERENCE)
+class AttentionUNet(UNet):
     """U-Net with an attention gate on every skip: the coarser decoder features decide, per
     pixel, how much of the skip passes (gates computed at the coarser resolution, as in the
     paper, with half the skip's filters).
@@ -54,48 +30,17 @@ class AttentionUNet(SegmentationModel):
         1
     """
 
-    input_sizes = "multiples of 2**(num_layers - 1): 16 by default"
+    defaults = settings_table(UNet.defaults, base_filters=32)
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        base_filters: int = 32,
-        num_layers: int = 5,
-        normalization: bool = True,
-        activation: str = "relu",
-        dropout_rate: float = 0.0,
-        upsampling: str = "transpose",
-        input_normalize: bool = True,
-        name: str = "attention_unet",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "attention_unet"
-        pooled = pooled_settings(model, settings)
-        common = pooled.common
-        choice("upsampling", upsampling, UPSAMPLING, model=model)
-
+    def graph(self, x, s):
         def gate(skip, coarser, level):
+            filters = max(skip.shape[-1] // 2, 1)
             return blocks.attention_gate(
-                skip,
-                coarser,
-                max(skip.shape[-1] // 2, 1),
-                name=f"gate{level}",
-                normalization=common.normalization,
+                skip, coarser, filters, name=f"gate{level}", normalization=s.normalization
             )
 
-        inputs, x = model_input(common, input_normalize)
-        filters = pooled.filters
-        style = pooled.style
-        features = blocks.unet_encoder(x, filters, **style)
-        x = blocks.unet_decoder(features, filters, upsampling=upsampling, gate_skip=gate, **style)
-        super().__init__(
-            inputs,
-            classifier(x, common.num_classes),
-            settings=settings,
-            size_multiple=pooled.size_multiple,
-            size_reason=pooled.size_reason,
-            name=name,
-            **kwargs,
+        features = blocks.unet_encoder(x, s.filters, **s.style)
+        x = blocks.unet_decoder(
+            features, s.filters, upsampling=s["upsampling"], gate_skip=gate, **s.style
         )
+        return classifier(x, s)

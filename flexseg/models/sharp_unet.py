@@ -1,27 +1,10 @@
-"""Sharp U-Net (Zunair & Ben Hamza 2021): U-Net whose skips pass a fixed sharpening filter.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("sharp_unet", num_classes=6, input_shape=(64, 64, 3), base_filters=8)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+"""Sharp U-Net (Zunair & Ben Hamza 2021): U-Net whose skips pass a fixed sharpening filter."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from flexseg.models import blocks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    choice,
-    classifier,
-    model_input,
-    pooled_settings,
-)
-from flexseg.models.unet import unet_search_space
-from flexseg.registry import register_model
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import POOLED_DEFAULTS, SegmentationModel, classifier, settings_table
 
 REFERENCE = (
     "Zunair, Ben Hamza: Sharp U-Net: Depthwise Convolutional Network for Biomedical Image "
@@ -35,14 +18,7 @@ KERNELS = {
 }
 
 
-def search_space(hp, input_shape):
-    """U-Net's space plus the sharpening kernel."""
-    settings = unet_search_space(hp, input_shape)
-    settings["kernel"] = hp.Choice("kernel", list(KERNELS))
-    return settings
-
-
-@register_model("sharp_unet", reference=REFERENCE, search_space=search_space)
+@register_model("sharp_unet", reference=REFERENCE)
 class SharpUNet(SegmentationModel):
     """U-Net with bilinear up-sampling whose encoder features pass a fixed (untrained)
     depthwise filter before they join the decoder, which the paper finds reduces the
@@ -59,43 +35,18 @@ class SharpUNet(SegmentationModel):
     """
 
     input_sizes = "multiples of 2**(num_layers - 1): 16 by default"
+    defaults = settings_table(POOLED_DEFAULTS, kernel="laplacian")
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        base_filters: int = 32,
-        num_layers: int = 5,
-        normalization: bool = True,
-        activation: str = "relu",
-        dropout_rate: float = 0.0,
-        kernel: str = "laplacian",
-        input_normalize: bool = True,
-        name: str = "sharp_unet",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "sharp_unet"
-        pooled = pooled_settings(model, settings)
-        common = pooled.common
-        choice("kernel", kernel, list(KERNELS), model=model)
+    def check(self, s):
+        s.choice("kernel", list(KERNELS))
+        return s.with_levels()
 
+    def graph(self, x, s):
         def sharpen(skip, coarser, level):
-            return blocks.sharpen(skip, name=f"sharp{level}", kernel=KERNELS[kernel])
+            return blocks.sharpen(skip, name=f"sharp{level}", kernel=KERNELS[s["kernel"]])
 
-        inputs, x = model_input(common, input_normalize)
-        filters = pooled.filters
-        style = pooled.style
-        features = blocks.unet_encoder(x, filters, **style)
+        features = blocks.unet_encoder(x, s.filters, **s.style)
         x = blocks.unet_decoder(
-            features, filters, upsampling="bilinear", gate_skip=sharpen, **style
+            features, s.filters, upsampling="bilinear", gate_skip=sharpen, **s.style
         )
-        super().__init__(
-            inputs,
-            classifier(x, common.num_classes),
-            settings=settings,
-            size_multiple=pooled.size_multiple,
-            size_reason=pooled.size_reason,
-            name=name,
-            **kwargs,
-        )
+        return classifier(x, s)

@@ -1,30 +1,14 @@
-"""Swin-Unet (Cao et al. 2021): a U-shaped network of shifted-window transformer blocks.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("swin_unet", num_classes=6, input_shape=(64, 64, 3), embed_dim=16,
-    ...                       depths=(2, 2), num_heads=(2, 4), window_size=4)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+"""Swin-Unet (Cao et al. 2021): a U-shaped network of shifted-window transformer blocks."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from keras import layers
 
 from flexseg.errors import SettingsError
-from flexseg.models import blocks, checks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    classifier,
-    common_settings,
-    model_input,
-)
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import SegmentationModel, classifier, settings_table
 from flexseg.models.transunet import check_heads
-from flexseg.registry import register_model
 
 REFERENCE = (
     "Cao et al.: Swin-Unet: Unet-like Pure Transformer for Medical Image Segmentation "
@@ -56,21 +40,7 @@ def nearest_fitting(size: int, patch_size: int, stages: int, window_size: int) -
     return [s for s in (below, above) if s]
 
 
-def search_space(hp, input_shape):
-    """Embedding width, blocks per stage and window size."""
-    blocks_per_stage = hp.Choice("blocks_per_stage", [1, 2])
-    sizes = [s for s in input_shape[:2] if s]
-    windows = [w for w in (4, 7, 8) if all(fits(s, 4, 4, w) for s in sizes)] or [4]
-    embed_dim = hp.Choice("embed_dim", [48, 96])
-    return {
-        "embed_dim": embed_dim,
-        "depths": (blocks_per_stage,) * 4,
-        "num_heads": tuple(embed_dim // d for d in (32, 16, 8, 4)),  # 96: the paper's 3 ... 24
-        "window_size": hp.Choice("window_size", windows),
-    }
-
-
-@register_model("swin_unet", reference=REFERENCE, search_space=search_space)
+@register_model("swin_unet", reference=REFERENCE)
 class SwinUNet(SegmentationModel):
     """Swin-Unet: patch embedding, an encoder of Swin Transformer stages with patch merging,
     a symmetric decoder with patch expanding and skip connections (concatenate, then a
@@ -99,75 +69,64 @@ class SwinUNet(SegmentationModel):
     """
 
     input_sizes = "fixed when built; 32, 64, 128, 256, 512, 1024 (stage maps fit 8-pixel windows)"
+    requires_size = True  # attention windows are laid out on the known input
+    defaults = settings_table(
+        patch_size=4,
+        embed_dim=96,
+        depths=(2, 2, 2, 2),
+        num_heads=(3, 6, 12, 24),
+        window_size=8,
+        mlp_ratio=4.0,
+        dropout_rate=0.0,
+        input_normalize=True,
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        patch_size: int = 4,
-        embed_dim: int = 96,
-        depths: Sequence[int] = (2, 2, 2, 2),
-        num_heads: Sequence[int] = (3, 6, 12, 24),
-        window_size: int = 8,
-        mlp_ratio: float = 4.0,
-        dropout_rate: float = 0.0,
-        input_normalize: bool = True,
-        name: str = "swin_unet",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "swin_unet"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            dropout_rate=dropout_rate,
-            require_size=True,
+    def check(self, s):
+        model = s.model
+        patch, width, window = (
+            s.positive_int(k) for k in ("patch_size", "embed_dim", "window_size")
         )
-        for key in ("patch_size", "embed_dim", "window_size"):
-            checks.positive_int(key, settings[key], model=model)
-        depths, num_heads = _int_list("depths", depths), _int_list("num_heads", num_heads)
+        depths = s.positive_ints("depths", meaning=", one per stage")
+        num_heads = s.positive_ints("num_heads", meaning=", one per stage")
         if len(depths) < 2 or len(depths) != len(num_heads):
             raise SettingsError(
                 f"{model}: depths and num_heads give one value per stage, at least 2 stages, "
-                f"equally long. Received: depths={list(depths)}, num_heads={list(num_heads)}."
+                f"equally long. Received: depths={depths}, num_heads={num_heads}."
             )
         stages = len(depths)
-        widths = [embed_dim * 2**stage for stage in range(stages)]
-        for stage, (width, heads) in enumerate(zip(widths, num_heads, strict=True)):
-            check_heads(width, heads, model=model, setting=f"stage {stage}'s width")
-        if isinstance(mlp_ratio, bool) or not isinstance(mlp_ratio, int | float) or mlp_ratio <= 0:
-            raise SettingsError(
-                f"{model}: mlp_ratio must be a positive number. Received: {mlp_ratio!r}"
-            )
-        for axis, size in zip(("height", "width"), common.input_shape[:2], strict=False):
-            if not fits(size, patch_size, stages, window_size):
-                valid = " or ".join(
-                    str(s) for s in nearest_fitting(size, patch_size, stages, window_size)
-                )
+        for stage, heads in enumerate(num_heads):
+            check_heads(width * 2**stage, heads, model=model, setting=f"stage {stage}'s width")
+        s.positive_number("mlp_ratio")
+        for axis, size in zip(("height", "width"), s.spatial_shape, strict=True):
+            if not fits(size, patch, stages, window):
+                valid = " or ".join(str(n) for n in nearest_fitting(size, patch, stages, window))
                 raise SettingsError(
-                    f"{model}: input {axis} {size} does not fit patch_size={patch_size}, "
-                    f"{stages} stages and window_size={window_size}: it must divide by "
-                    f"{patch_size * 2 ** (stages - 1)} and each stage's map into windows. "
+                    f"{model}: input {axis} {size} does not fit patch_size={patch}, "
+                    f"{stages} stages and window_size={window}: it must divide by "
+                    f"{patch * 2 ** (stages - 1)} and each stage's map into windows. "
                     f"Nearest valid {axis}s: {valid}. Or change window_size (e.g. 4 or 7) or "
                     "patch_size."
                 )
+        return s
+
+    def graph(self, x, s):
+        depths, stages = s["depths"], len(s["depths"])
+        widths = [s["embed_dim"] * 2**stage for stage in range(stages)]
 
         def stage(x, index: int, prefix: str):
             for block in range(depths[index]):
                 x = blocks.swin_block(
                     x,
-                    num_heads=num_heads[index],
-                    window_size=window_size,
+                    num_heads=s["num_heads"][index],
+                    window_size=s["window_size"],
                     shift=block % 2 == 1,
-                    mlp_ratio=mlp_ratio,
-                    dropout_rate=common.dropout_rate,
+                    mlp_ratio=s["mlp_ratio"],
+                    dropout_rate=s.dropout_rate,
                     name=f"{prefix}{index}_block{block}",
                 )
             return x
 
-        inputs, x = model_input(common, input_normalize)
-        x = blocks.embed_patches(x, embed_dim, patch_size, name="patches")
+        x = blocks.embed_patches(x, s["embed_dim"], s["patch_size"], name="patches")
         x = layers.LayerNormalization(epsilon=1e-5, name="patches_norm")(x)
         skips = []
         for index in range(stages):
@@ -182,20 +141,5 @@ class SwinUNet(SegmentationModel):
             x = layers.Dense(widths[index], name=f"dec{index}_skip_linear")(x)
             x = stage(x, index, "dec")
         x = layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")(x)
-        x = blocks.patch_expanding(x, factor=patch_size, name="final")
-        super().__init__(
-            inputs, classifier(x, common.num_classes), settings=settings, name=name, **kwargs
-        )
-
-
-def _int_list(name: str, values) -> list[int]:
-    if (
-        isinstance(values, str)
-        or not isinstance(values, Sequence)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
-    ):
-        raise SettingsError(
-            f"swin_unet: {name} must be a list of positive integers, one per stage. "
-            f"Received: {name}={values!r}"
-        )
-    return list(values)
+        x = blocks.patch_expanding(x, factor=s["patch_size"], name="final")
+        return classifier(x, s)

@@ -1,50 +1,20 @@
 """TransUNet (Chen et al. 2021): a CNN encoder, a transformer over its deepest features, and a
-U-Net decoder fed by the CNN's skips.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("transunet", num_classes=6, input_shape=(64, 64, 3), base_filters=8,
-    ...                       hidden_size=32, transformer_layers=2, num_heads=2, mlp_dim=64)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+U-Net decoder fed by the CNN's skips."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from keras import layers
 
 from flexseg.errors import SettingsError
-from flexseg.models import blocks, checks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    check_size,
-    classifier,
-    common_settings,
-    model_input,
-)
-from flexseg.registry import register_model
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import SegmentationModel, classifier, settings_table
 
 REFERENCE = (
     "Chen et al.: TransUNet: Transformers Make Strong Encoders for Medical Image Segmentation "
     "(2021), arXiv:2102.04306."
 )
 CNN_LEVELS = 4  # full, 1/2, 1/4 and 1/8 resolution
-
-
-def search_space(hp, input_shape):
-    """CNN width, transformer width/depth/heads and dropout."""
-    heads = hp.Choice("num_heads", [4, 8])
-    return {
-        "base_filters": hp.Choice("base_filters", [16, 32, 64]),
-        "hidden_size": hp.Choice("hidden_size", [128, 256, 384]),
-        "transformer_layers": hp.Int("transformer_layers", 2, 12, step=2),
-        "num_heads": heads,
-        "mlp_dim": hp.Choice("mlp_dim", [512, 1024, 1536]),
-        "dropout_rate": hp.Float("dropout_rate", 0.0, 0.2, step=0.1),
-    }
 
 
 def check_heads(hidden_size: int, num_heads: int, *, model: str, setting: str = "hidden_size"):
@@ -57,7 +27,7 @@ def check_heads(hidden_size: int, num_heads: int, *, model: str, setting: str = 
         )
 
 
-@register_model("transunet", reference=REFERENCE, search_space=search_space)
+@register_model("transunet", reference=REFERENCE)
 class TransUNet(SegmentationModel):
     """TransUNet: a residual CNN encoder (full, 1/2, 1/4, 1/8 resolution), patches of its 1/8
     features embedded with learned positions, a ViT encoder over them, then a cascaded
@@ -83,71 +53,56 @@ class TransUNet(SegmentationModel):
     """
 
     input_sizes = "fixed when built; multiples of 8 * patch_size: 16"
+    requires_size = True  # the position embeddings are sized from the input
+    defaults = settings_table(
+        base_filters=64,
+        hidden_size=768,
+        transformer_layers=12,
+        num_heads=12,
+        mlp_dim=3072,
+        patch_size=2,
+        dropout_rate=0.1,
+        normalization=True,
+        activation="relu",
+        input_normalize=True,
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        base_filters: int = 64,
-        hidden_size: int = 768,
-        transformer_layers: int = 12,
-        num_heads: int = 12,
-        mlp_dim: int = 3072,
-        patch_size: int = 2,
-        dropout_rate: float = 0.1,
-        normalization: bool = True,
-        activation: str = "relu",
-        input_normalize: bool = True,
-        name: str = "transunet",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "transunet"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-            dropout_rate=dropout_rate,
-            require_size=True,
-        )
+    def check(self, s):
         for key in ("hidden_size", "transformer_layers", "num_heads", "mlp_dim", "patch_size"):
-            checks.positive_int(key, settings[key], model=model)
-        check_heads(hidden_size, num_heads, model=model)
-        multiple = 2 ** (CNN_LEVELS - 1) * patch_size
-        reason = f"the CNN halves the size 3 times, then cuts {patch_size}-pixel patches"
-        check_size(common.input_shape, multiple, model=model, reason=reason)
-        style = {"normalization": common.normalization, "activation": common.activation}
+            s.positive_int(key)
+        check_heads(s["hidden_size"], s["num_heads"], model=s.model)
+        patch = s["patch_size"]
+        reason = f"the CNN halves the size 3 times, then cuts {patch}-pixel patches"
+        return s.with_size(2 ** (CNN_LEVELS - 1) * patch, reason)
 
-        inputs, x = model_input(common, input_normalize)
-        x = blocks.conv_block(x, common.base_filters, name="enc0", **style)
+    def graph(self, x, s):
+        style, patch = s.norm_act, s["patch_size"]
+        x = blocks.conv_block(x, s.base_filters, name="enc0", **style)
         skips = [x]
         for level in range(1, CNN_LEVELS):
-            width = common.base_filters * 2**level
+            width = s.base_filters * 2**level
             x = blocks.residual_block(x, width, strides=2, name=f"enc{level}a", **style)
             x = blocks.residual_block(x, width, name=f"enc{level}b", **style)
             skips.append(x)
 
-        grid = blocks.embed_patches(x, hidden_size, patch_size, name="patches", position=True)
+        grid = blocks.embed_patches(x, s["hidden_size"], patch, name="patches", position=True)
         rows, cols = grid.shape[1], grid.shape[2]
         tokens = blocks.tokens_of(grid, name="patches")
-        if common.dropout_rate > 0:
-            tokens = layers.Dropout(common.dropout_rate, name="patches_dropout")(tokens)
-        for i in range(transformer_layers):
+        if s.dropout_rate > 0:
+            tokens = layers.Dropout(s.dropout_rate, name="patches_dropout")(tokens)
+        for i in range(s["transformer_layers"]):
             tokens = blocks.transformer_block(
                 tokens,
-                num_heads=num_heads,
-                mlp_dim=mlp_dim,
-                dropout_rate=common.dropout_rate,
+                num_heads=s["num_heads"],
+                mlp_dim=s["mlp_dim"],
+                dropout_rate=s.dropout_rate,
                 name=f"transformer{i}",
             )
         tokens = layers.LayerNormalization(epsilon=1e-6, name="transformer_norm")(tokens)
         x = blocks.grid_of(tokens, rows, cols, name="transformer")
         x = blocks.conv_norm_act(x, skips[-1].shape[-1], name="bridge", **style)
-        if patch_size > 1:
-            x = blocks.upsample(x, name="bridge", method="bilinear", factor=patch_size)
+        if patch > 1:
+            x = blocks.upsample(x, name="bridge", method="bilinear", factor=patch)
         for level in range(CNN_LEVELS - 1, -1, -1):
             if level < CNN_LEVELS - 1:
                 x = blocks.upsample(x, name=f"dec{level}", method="bilinear")
@@ -157,12 +112,4 @@ class TransUNet(SegmentationModel):
                 name=f"dec{level}",
                 **style,
             )
-        super().__init__(
-            inputs,
-            classifier(x, common.num_classes),
-            settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
-            name=name,
-            **kwargs,
-        )
+        return classifier(x, s)

@@ -1,30 +1,13 @@
 """U²-Net (Qin et al. 2020): a U-Net of residual U-blocks (RSU), with a softmax head for any
-number of classes.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("u2net", num_classes=6, input_shape=(64, 64, 3), base_filters=8,
-    ...                       num_layers=4)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+number of classes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from keras import layers
 
-from flexseg.models import blocks, checks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    check_size,
-    classifier,
-    common_settings,
-    model_input,
-)
-from flexseg.registry import register_model
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import POOLED_DEFAULTS, SegmentationModel, classifier, settings_table
 
 REFERENCE = (
     "Qin et al.: U²-Net: Going Deeper with Nested U-Structure for Salient Object Detection "
@@ -58,18 +41,7 @@ def size_multiple(plan: list[dict]) -> int:
     return max(2 ** (s + (0 if p["dilated"] else p["height"] - 2)) for s, p in enumerate(plan))
 
 
-def search_space(hp, input_shape):
-    """Width, number of stages and the fused side outputs."""
-    sizes = [s for s in input_shape[:2] if s]
-    stages = [n for n in (4, 5, 6) if all(s % size_multiple(stage_plan(8, n)) == 0 for s in sizes)]
-    return {
-        "base_filters": hp.Choice("base_filters", [16, 32, 64]),
-        "num_layers": hp.Choice("num_layers", stages or [4]),
-        "side_outputs": hp.Boolean("side_outputs", default=True),
-    }
-
-
-@register_model("u2net", reference=REFERENCE, search_space=search_space)
+@register_model("u2net", reference=REFERENCE)
 class U2Net(SegmentationModel):
     """U²-Net: every stage is an RSU block (a small U-Net with a residual connection); the
     two deepest stages are dilated RSU-4F blocks that keep their resolution.
@@ -92,38 +64,23 @@ class U2Net(SegmentationModel):
     """
 
     input_sizes = "multiples of 32 (6 stages)"
+    defaults = settings_table(
+        POOLED_DEFAULTS,
+        without=("dropout_rate",),
+        base_filters=64,
+        num_layers=6,
+        side_outputs=True,
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        base_filters: int = 64,
-        num_layers: int = 6,
-        normalization: bool = True,
-        activation: str = "relu",
-        side_outputs: bool = True,
-        input_normalize: bool = True,
-        name: str = "u2net",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "u2net"
-        common = common_settings(
-            model,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            base_filters=base_filters,
-            activation=activation,
-            normalization=normalization,
-        )
-        num_layers = checks.positive_int("num_layers", num_layers, model=model, minimum=2)
-        plan = stage_plan(common.base_filters, num_layers)
-        multiple = size_multiple(plan)
-        reason = f"{num_layers} stages of RSU blocks pool {multiple.bit_length() - 1} times"
-        check_size(common.input_shape, multiple, model=model, reason=reason)
-        style = {"normalization": common.normalization, "activation": common.activation}
+    def check(self, s):
+        stages = s.positive_int("num_layers", minimum=2)
+        multiple = size_multiple(stage_plan(s.base_filters, stages))
+        reason = f"{stages} stages of RSU blocks pool {multiple.bit_length() - 1} times"
+        return s.with_size(multiple, reason)
 
-        inputs, x = model_input(common, input_normalize)
+    def graph(self, x, s):
+        stages = s["num_layers"]
+        plan = stage_plan(s.base_filters, stages)
         encoder = []
         for stage, p in enumerate(plan):
             if stage > 0:
@@ -135,14 +92,14 @@ class U2Net(SegmentationModel):
                 out_filters=p["out"],
                 dilated=p["dilated"],
                 name=f"enc{stage}",
-                **style,
+                **s.norm_act,
             )
             encoder.append(x)
-        decoded = {num_layers - 1: x}
-        for stage in range(num_layers - 2, -1, -1):
+        decoded = {stages - 1: x}
+        for stage in range(stages - 2, -1, -1):
             p = plan[stage]
             up = blocks.upsample(x, name=f"dec{stage}", method="bilinear")
-            out = plan[stage - 1]["out"] if stage > 0 else common.base_filters
+            out = plan[stage - 1]["out"] if stage > 0 else s.base_filters
             x = blocks.rsu_block(
                 blocks.concat([up, encoder[stage]], name=f"dec{stage}"),
                 height=p["height"],
@@ -150,13 +107,13 @@ class U2Net(SegmentationModel):
                 out_filters=out,
                 dilated=p["dilated"],
                 name=f"dec{stage}",
-                **style,
+                **s.norm_act,
             )
             decoded[stage] = x
-        if side_outputs:
+        if s["side_outputs"]:
             sides = []
-            for stage in range(num_layers):
-                side = layers.Conv2D(common.num_classes, 3, padding="same", name=f"side{stage}")(
+            for stage in range(stages):
+                side = layers.Conv2D(s.num_classes, 3, padding="same", name=f"side{stage}")(
                     decoded[stage]
                 )
                 if stage > 0:
@@ -165,12 +122,4 @@ class U2Net(SegmentationModel):
                     )
                 sides.append(side)
             x = blocks.concat(sides, name="sides")
-        super().__init__(
-            inputs,
-            classifier(x, common.num_classes),
-            settings=settings,
-            size_multiple=multiple,
-            size_reason=reason,
-            name=name,
-            **kwargs,
-        )
+        return classifier(x, s)

@@ -1,30 +1,13 @@
-"""UNet 3+ (Huang et al. 2020): every decoder level gathers features from every scale.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("unet3plus", num_classes=6, input_shape=(64, 64, 3), base_filters=8)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+"""UNet 3+ (Huang et al. 2020): every decoder level gathers features from every scale."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from keras import layers, ops
 
-from flexseg.models import blocks, checks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    choice,
-    classifier,
-    model_input,
-    pooled_settings,
-)
-from flexseg.models.unet import unet_search_space
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import POOLED_DEFAULTS, SegmentationModel, classifier, settings_table
 from flexseg.models.unetpp import averaged_heads
-from flexseg.registry import register_model
 
 REFERENCE = (
     "Huang et al.: UNet 3+: A Full-Scale Connected UNet for Medical Image Segmentation "
@@ -32,16 +15,7 @@ REFERENCE = (
 )
 
 
-def search_space(hp, input_shape):
-    """U-Net's space plus the per-scale width, deep supervision and the classification guide."""
-    settings = unet_search_space(hp, input_shape)
-    settings["skip_filters"] = hp.Choice("skip_filters", [16, 32, 64])
-    settings["deep_supervision"] = hp.Boolean("deep_supervision")
-    settings["classification_guided"] = hp.Boolean("classification_guided")
-    return settings
-
-
-@register_model("unet3plus", reference=REFERENCE, search_space=search_space)
+@register_model("unet3plus", reference=REFERENCE)
 class UNet3Plus(SegmentationModel):
     """UNet 3+: decoder level i concatenates every encoder level above it (max-pooled down),
     its own encoder level, and every deeper decoder level (bilinearly up-sampled), each
@@ -66,40 +40,28 @@ class UNet3Plus(SegmentationModel):
     """
 
     input_sizes = "multiples of 2**(num_layers - 1): 16 by default"
+    defaults = settings_table(
+        POOLED_DEFAULTS,
+        base_filters=64,
+        skip_filters=64,
+        deep_supervision=False,
+        classification_guided=False,
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        base_filters: int = 64,
-        num_layers: int = 5,
-        normalization: bool = True,
-        activation: str = "relu",
-        dropout_rate: float = 0.0,
-        skip_filters: int = 64,
-        deep_supervision: bool = False,
-        classification_guided: bool = False,
-        input_normalize: bool = True,
-        name: str = "unet3plus",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "unet3plus"
-        pooled = pooled_settings(model, settings)
-        common, num_layers = pooled.common, pooled.num_layers
-        skip_filters = checks.positive_int("skip_filters", skip_filters, model=model)
-        choice("deep_supervision", deep_supervision, (False, True), model=model)
-        choice("classification_guided", classification_guided, (False, True), model=model)
-        style = {"normalization": common.normalization, "activation": common.activation}
+    def check(self, s):
+        s.positive_int("skip_filters")
+        s.choice("deep_supervision", (False, True))
+        s.choice("classification_guided", (False, True))
+        return s.with_levels()
 
-        inputs, x = model_input(common, input_normalize)
-        filters = pooled.filters
-        encoder = blocks.unet_encoder(x, filters, dropout_rate=common.dropout_rate, **style)
+    def graph(self, x, s):
+        levels, width = s.num_layers, s["skip_filters"]
+        encoder = blocks.unet_encoder(x, s.filters, **s.style)
         bridge = encoder[-1]
-        decoder = {num_layers - 1: bridge}
-        for i in range(num_layers - 2, -1, -1):
+        decoder = {levels - 1: bridge}
+        for i in range(levels - 2, -1, -1):
             parts = []
-            for k in range(num_layers):
+            for k in range(levels):
                 source = encoder[k] if k <= i else decoder[k]
                 name_ik = f"dec{i}_from{k}"
                 if k < i:
@@ -108,37 +70,27 @@ class UNet3Plus(SegmentationModel):
                     source = blocks.upsample(
                         source, name=name_ik, method="bilinear", factor=2 ** (k - i)
                     )
-                parts.append(blocks.conv_norm_act(source, skip_filters, name=name_ik, **style))
+                parts.append(blocks.conv_norm_act(source, width, name=name_ik, **s.norm_act))
             joined = blocks.concat(parts, name=f"dec{i}")
-            decoder[i] = blocks.conv_norm_act(
-                joined, skip_filters * num_layers, name=f"dec{i}", **style
-            )
+            decoder[i] = blocks.conv_norm_act(joined, width * levels, name=f"dec{i}", **s.norm_act)
 
-        if deep_supervision:
+        if s["deep_supervision"]:
             sides = [
                 blocks.upsample(decoder[i], name=f"side{i}", method="bilinear", factor=2**i)
                 if i > 0
                 else decoder[0]
-                for i in range(num_layers)
+                for i in range(levels)
             ]
-            outputs = averaged_heads(sides, common.num_classes)
+            outputs = averaged_heads(sides, s.num_classes)
         else:
-            outputs = classifier(decoder[0], common.num_classes)
-        if classification_guided:
-            presence = layers.Dropout(0.5, name="cgm_dropout")(bridge)
-            presence = layers.Conv2D(common.num_classes, 1, name="cgm_conv")(presence)
-            presence = layers.GlobalMaxPooling2D(keepdims=True, name="cgm_pool")(presence)
-            presence = layers.Activation("sigmoid", dtype="float32", name="cgm_presence")(presence)
-            guided = layers.Multiply(name="cgm_guide")([outputs, presence])
-            if common.num_classes > 1:
-                guided = guided / (ops.sum(guided, axis=-1, keepdims=True) + 1e-7)
-            outputs = guided
-        super().__init__(
-            inputs,
-            outputs,
-            settings=settings,
-            size_multiple=pooled.size_multiple,
-            size_reason=pooled.size_reason,
-            name=name,
-            **kwargs,
-        )
+            outputs = classifier(decoder[0], s)
+        if not s["classification_guided"]:
+            return outputs
+        presence = layers.Dropout(0.5, name="cgm_dropout")(bridge)
+        presence = layers.Conv2D(s.num_classes, 1, name="cgm_conv")(presence)
+        presence = layers.GlobalMaxPooling2D(keepdims=True, name="cgm_pool")(presence)
+        presence = layers.Activation("sigmoid", dtype="float32", name="cgm_presence")(presence)
+        guided = layers.Multiply(name="cgm_guide")([outputs, presence])
+        if s.num_classes > 1:
+            guided = guided / (ops.sum(guided, axis=-1, keepdims=True) + 1e-7)
+        return guided

@@ -1,41 +1,18 @@
-"""UNet++ (Zhou et al. 2018): U-Nets of every depth nested, joined by dense skip pathways.
-
-Example:
-    >>> import flexseg
-    >>> model = flexseg.build("unetpp", num_classes=6, input_shape=(64, 64, 3), base_filters=8)
-    >>> model.output_shape
-    (None, 64, 64, 6)
-"""
+"""UNet++ (Zhou et al. 2018): U-Nets of every depth nested, joined by dense skip pathways."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from keras import layers
 
-from flexseg.models import blocks
-from flexseg.models.base import (
-    SegmentationModel,
-    arguments,
-    choice,
-    classifier,
-    model_input,
-    pooled_settings,
-)
-from flexseg.models.unet import UPSAMPLING, unet_search_space
-from flexseg.registry import register_model
+from flexseg.models.catalogue.registry import register_model
+from flexseg.models.parts import blocks
+from flexseg.models.parts.base import classifier, settings_table
+from flexseg.models.unet import UNet
 
 REFERENCE = (
     "Zhou, Rahman Siddiquee, Tajbakhsh, Liang: UNet++: A Nested U-Net Architecture for "
     "Medical Image Segmentation (DLMIA 2018), arXiv:1807.10165."
 )
-
-
-def search_space(hp, input_shape):
-    """U-Net's space plus deep supervision."""
-    settings = unet_search_space(hp, input_shape)
-    settings["deep_supervision"] = hp.Boolean("deep_supervision")
-    return settings
 
 
 def averaged_heads(tensors, num_classes: int):
@@ -54,8 +31,8 @@ def averaged_heads(tensors, num_classes: int):
     return layers.Average(dtype="float32", name="probabilities")(probabilities)
 
 
-@register_model("unetpp", reference=REFERENCE, search_space=search_space)
-class UNetPlusPlus(SegmentationModel):
+@register_model("unetpp", reference=REFERENCE)
+class UNetPlusPlus(UNet):
     """UNet++: node X(i, j) at depth i joins every earlier node of its depth with the
     up-sampled X(i + 1, j - 1), so the decoder of each depth re-uses all shallower ones.
 
@@ -71,53 +48,24 @@ class UNetPlusPlus(SegmentationModel):
         ['head1', 'head2']
     """
 
-    input_sizes = "multiples of 2**(num_layers - 1): 16 by default"
+    defaults = settings_table(UNet.defaults, base_filters=32, deep_supervision=False)
 
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int | None] | None = None,
-        base_filters: int = 32,
-        num_layers: int = 5,
-        normalization: bool = True,
-        activation: str = "relu",
-        dropout_rate: float = 0.0,
-        upsampling: str = "transpose",
-        deep_supervision: bool = False,
-        input_normalize: bool = True,
-        name: str = "unetpp",
-        **kwargs,
-    ):
-        settings = arguments(locals())
-        model = "unetpp"
-        pooled = pooled_settings(model, settings)
-        common, num_layers = pooled.common, pooled.num_layers
-        choice("upsampling", upsampling, UPSAMPLING, model=model)
-        choice("deep_supervision", deep_supervision, (False, True), model=model)
+    def check(self, s):
+        s.choice("deep_supervision", (False, True))
+        return super().check(s)
 
-        inputs, x = model_input(common, input_normalize)
-        filters = pooled.filters
-        style = pooled.style
+    def graph(self, x, s):
+        filters, levels = s.filters, s.num_layers
         # nodes[i][j] is X(i, j); column 0 is the encoder.
-        nodes = [[feature] for feature in blocks.unet_encoder(x, filters, **style)]
-        for j in range(1, num_layers):
-            for i in range(num_layers - j):
+        nodes = [[feature] for feature in blocks.unet_encoder(x, filters, **s.style)]
+        for j in range(1, levels):
+            for i in range(levels - j):
                 name_ij = f"x{i}{j}"
                 up = blocks.upsample(
-                    nodes[i + 1][j - 1], filters[i], name=name_ij, method=upsampling
+                    nodes[i + 1][j - 1], filters[i], name=name_ij, method=s["upsampling"]
                 )
                 joined = blocks.concat([*nodes[i], up], name=name_ij)
-                nodes[i].append(blocks.conv_block(joined, filters[i], name=name_ij, **style))
-        if deep_supervision:
-            outputs = averaged_heads(nodes[0][1:], common.num_classes)
-        else:
-            outputs = classifier(nodes[0][-1], common.num_classes)
-        super().__init__(
-            inputs,
-            outputs,
-            settings=settings,
-            size_multiple=pooled.size_multiple,
-            size_reason=pooled.size_reason,
-            name=name,
-            **kwargs,
-        )
+                nodes[i].append(blocks.conv_block(joined, filters[i], name=name_ij, **s.style))
+        if s["deep_supervision"]:
+            return averaged_heads(nodes[0][1:], s.num_classes)
+        return classifier(nodes[0][-1], s)

@@ -1,0 +1,118 @@
+"""Callbacks that write a run's logs: CSVs and plots per epoch, history.json, epoch-change images.
+
+All files are rewritten whole at each epoch end (temporary name, then rename), keyed by epoch,
+so a run that is killed and resumed keeps every completed epoch exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image
+
+from flexseg.data.masks import colorize
+from flexseg.data.palette import Palette
+from flexseg.outputs import save_figure, write_text_atomically
+
+
+class EpochLogs(keras.callbacks.Callback):
+    """train_losses.csv / train_metrics.csv with PNG plots, and history.json, every epoch."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.history_path = self.run_dir / "history.json"
+        self.rows: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        if self.history_path.is_file():
+            self.rows = json.loads(self.history_path.read_text())["epochs"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
+        write_text_atomically(self.history_path, json.dumps({"epochs": self.rows}, indent=1) + "\n")
+        losses = [k for k in row if k == "loss" or k == "val_loss" or k.endswith("_loss")]
+        metrics = [k for k in row if k not in losses and k != "epoch"]
+        for name, keys in (("train_losses", losses), ("train_metrics", metrics)):
+            self._write_csv(self.run_dir / f"{name}.csv", ["epoch", *keys])
+            self._plot(self.run_dir / f"{name}.png", keys, log_scale=name == "train_losses")
+
+    def _write_csv(self, path: Path, columns: list[str]) -> None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for row in self.rows:
+            writer.writerow([row.get(c, "") for c in columns])
+        write_text_atomically(path, buffer.getvalue())
+
+    def _plot(self, path: Path, keys: list[str], log_scale: bool) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        shown = [k for k in keys if k != "learning_rate"]
+        figure, axis = plt.subplots(figsize=(8, 4.5))
+        epochs = [r["epoch"] for r in self.rows]
+        for key in shown:
+            style = "--" if key.startswith("val_") else "-"
+            axis.plot(epochs, [r.get(key, np.nan) for r in self.rows], style, label=key)
+        if log_scale:
+            axis.set_yscale("log")
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=7, ncol=2)
+        axis.grid(alpha=0.3)
+        figure.tight_layout()
+        save_figure(figure, path, dpi=90)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch that ends past `minutes` of training."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() - self._start > self.seconds:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
+            print(f"Stopping after epoch {epoch + 1}: the time limit of "
+                  f"{self.seconds / 60:g} minutes is reached.")  # fmt: skip
+
+
+class EpochChangeInference(keras.callbacks.Callback):
+    """Every epoch, a grid of image | ground truth | prediction for fixed validation images."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, palette: Palette, folder: Path):
+        super().__init__()
+        self.images, self.labels, self.palette = images, labels, palette
+        self.folder = Path(folder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        probabilities = keras.ops.convert_to_numpy(self.model(self.images, training=False))
+        predicted = probabilities.argmax(axis=-1).astype(np.uint8)
+        rows = []
+        for image, truth, guess in zip(self.images, self.labels, predicted, strict=True):
+            gray = np.clip(image, 0, 255 if image.max() > 1.5 else 1)
+            gray = (gray / gray.max() * 255 if gray.max() > 0 else gray).astype(np.uint8)
+            rgb = np.repeat(gray, 3, axis=-1) if gray.shape[-1] == 1 else gray[..., :3]
+            rows.append(np.concatenate([rgb, colorize(truth, self.palette),
+                                        colorize(guess, self.palette)], axis=1))  # fmt: skip
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"epoch_{epoch + 1:03d}.png"
+        temporary = path.with_name(f".{path.name}.tmp.png")
+        Image.fromarray(np.concatenate(rows, axis=0)).save(temporary)
+        temporary.replace(path)

@@ -1,0 +1,220 @@
+"""RunSetup: what a config makes of a run, in one place, for every command.
+
+`flexseg train`, `tune`, `evaluate`, `infer` and the demo all build their datasets, models,
+optimizers, losses, metrics and callbacks here, so a tuned trial trains exactly as the
+`best.toml` it writes will train, and evaluation reads images exactly as training did.
+
+Example:
+    >>> import tempfile
+    >>> from flexseg.config import config_from_dict
+    >>> from flexseg.data.synthetic import write_dataset
+    >>> root = write_dataset(tempfile.mkdtemp(), size=32, count=6, seed=0, progress=False).root
+    >>> config = config_from_dict({"model": {"name": "flexunet", "num_layers": 2},
+    ...                            "data": {"root": str(root), "palette": "mvtec_screw"},
+    ...                            "train": {"precision": "float32"}})
+    >>> setup = RunSetup(config)
+    >>> training, validation = setup.training_data()
+    >>> model = setup.compiled_model(len(training), training.image_size)
+    >>> model.output_shape, model.loss.name, setup.precision
+    ((None, 32, 32, 6), 'cce', 'float32')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+
+import flexseg
+from flexseg.config import Config, ConfigError
+from flexseg.data.pipeline.dataset import SegmentationDataset
+from flexseg.errors import FlexsegError
+from flexseg.metrics.training import training_metrics
+from flexseg.run.callbacks import EpochChangeInference, EpochLogs, TimeLimit
+from flexseg.run.losses import get_loss
+from flexseg.run.optimizers import make_optimizer
+from flexseg.runtime import resolve_precision
+
+BACKUP = "backup"  # the folder of Keras's BackupAndRestore inside a run folder
+
+
+class RunSetup:
+    """Datasets, the compiled model, callbacks and the trained model of one config.
+
+    Args:
+        config: a checked `Config`; its palette is parsed once, when it loads.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.palette = config.palette()
+        self.precision = resolve_precision(config.train["precision"])
+
+    # === Data ===
+
+    def dataset(self, split: str, **settings: Any) -> SegmentationDataset:
+        """A split of data.root read as the config says; `settings` add or override
+        `SegmentationDataset` arguments (shuffle, labels, batch_size, ...)."""
+        data = self.config.data
+        size = data["image_size"]
+        arguments = {
+            "palette": self.palette,
+            "image_size": tuple(size) if size else None,
+            "batch_size": self.config.train["batch_size"],
+            "channels": data["channels"],
+            "scale": data["scale"],
+            "mask_format": data["mask_format"],
+            "off_palette": data["off_palette"],
+            **settings,
+        }
+        return SegmentationDataset(self.config.data_root, split=split, **arguments)
+
+    def training_data(self) -> tuple[SegmentationDataset, SegmentationDataset]:
+        """(train, valid) as `model.fit` takes them: the training split shuffled and augmented,
+        both with the class weights (so val_loss weighs classes as the loss does)."""
+        data, train = self.config.data, self.config.train
+        common = {"class_weights": data["class_weights"], "workers": train["workers"]}
+        training = self.dataset(
+            "train",
+            shuffle=True,
+            seed=train["seed"],
+            augmentation=data["augmentation"] or None,
+            **common,
+        )
+        return training, self.dataset("valid", **common)
+
+    def evaluation_data(self, model: keras.Model) -> SegmentationDataset:
+        """eval.split at the model's input size (or data.image_size), with sparse labels."""
+        height, width = model.input_shape[1:3]
+        size = (height, width) if height and width else self.config.data["image_size"]
+        return self.dataset(
+            self.config.eval["split"],
+            image_size=tuple(size) if size else None,
+            batch_size=self.config.eval["batch_size"],
+            labels="sparse",
+        )
+
+    # === Model ===
+
+    def build_model(self, image_size: tuple[int, int]) -> keras.Model:
+        """The config's [model] for images of `image_size`, built under the run's precision
+        (layers keep the policy they were built with; the global policy is restored)."""
+        config = self.config
+        settings = config.model_settings()
+        settings.setdefault("num_classes", self.palette.num_classes)
+        shape = (*image_size, config.data["channels"])
+        if "input_shape" in settings and tuple(settings["input_shape"]) != shape:
+            raise ConfigError(
+                f"{config.source}: model.input_shape {settings['input_shape']} disagrees with "
+                f"the data ({shape}: data.image_size and data.channels); drop model.input_shape."
+            )
+        settings["input_shape"] = shape
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.precision)
+        try:
+            return flexseg.build(config.model["name"], **settings)
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+    def compile(self, model: keras.Model, steps_per_epoch: int) -> keras.Model:
+        """Compile with the config's optimizer, loss and metrics; returns the model."""
+        train = self.config.train
+        model.compile(
+            optimizer=make_optimizer(train, steps_per_epoch),
+            loss=get_loss(train["loss"]),
+            metrics=training_metrics(self.palette.names, legacy_dice=train["legacy_dice_metric"]),
+        )
+        return model
+
+    def compiled_model(self, steps_per_epoch: int, image_size=None) -> keras.Model:
+        """`build_model` then `compile`; the image size defaults to the training split's."""
+        if image_size is None:
+            image_size = self.dataset("train").image_size
+        return self.compile(self.build_model(image_size), steps_per_epoch)
+
+    # === Callbacks ===
+
+    def control_callbacks(self) -> list[keras.callbacks.Callback]:
+        """What steers training, in every run and every tuning trial: stop on NaN, reduce the
+        learning rate on a plateau, stop early, stop after train.max_minutes."""
+        train = self.config.train
+        callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+        if train["reduce_lr_patience"]:
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss",
+                    factor=train["reduce_lr_factor"],
+                    patience=train["reduce_lr_patience"],
+                    min_lr=train["min_learning_rate"],
+                    verbose=1,
+                )
+            )
+        if train["patience"]:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=train["patience"], verbose=1
+                )
+            )
+        if train["max_minutes"] is not None:
+            callbacks.append(TimeLimit(train["max_minutes"]))
+        return callbacks
+
+    def run_callbacks(
+        self,
+        run_dir: Path,
+        validation: SegmentationDataset,
+        best_so_far: float | None = None,
+    ) -> list[keras.callbacks.Callback]:
+        """The control callbacks plus what writes a run folder: logs and plots, the best
+        checkpoint (by val_fg_miou, above `best_so_far` when resuming), epoch-change images,
+        TensorBoard, and the backup a killed run resumes from (last, so that an epoch's backup
+        is taken only after its logs are written)."""
+        train = self.config.train
+        callbacks: list[keras.callbacks.Callback] = [
+            EpochLogs(run_dir),
+            keras.callbacks.ModelCheckpoint(
+                run_dir / "best.keras",
+                monitor="val_fg_miou",
+                mode="max",
+                save_best_only=True,
+                initial_value_threshold=best_so_far,
+            ),
+        ]
+        if train["epoch_change_images"]:
+            images, labels = validation.first_images(train["epoch_change_images"])
+            callbacks.append(
+                EpochChangeInference(images, labels, self.palette, run_dir / "epoch_change")
+            )
+        callbacks += self.control_callbacks()
+        if train["tensorboard"]:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        # Two backups: a kill while one is being written leaves the other to resume from.
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), double_checkpoint=True)
+        )
+        return callbacks
+
+    # === A trained run ===
+
+    def checkpoint(self, path: str | Path | None = None) -> Path:
+        """`path`, or by default the run's best.keras."""
+        return Path(path) if path else self.config.run_dir / "best.keras"
+
+    def trained_model(self, checkpoint: str | Path | None = None) -> keras.Model:
+        """The run's best.keras (or `checkpoint`), checked against the palette's classes."""
+        path = self.checkpoint(checkpoint)
+        if not path.is_file():
+            raise FlexsegError(
+                f"{path}: no checkpoint; train first (python -m flexseg.train CONFIG) or "
+                "pass --checkpoint."
+            )
+        model = keras.models.load_model(path, compile=False)
+        self.palette.check_num_classes(model.output_shape[-1])
+        return model
+
+    def with_changes(self, **sections: Mapping[str, Any]) -> RunSetup:
+        """The setup of this config with some keys replaced, e.g. a tuning trial's
+        `with_changes(model={...}, train={"learning_rate": 3e-4})`."""
+        return RunSetup(self.config.replaced(**sections))
