@@ -127,3 +127,56 @@ def test_verbose_shows_the_backend_log_lines_that_are_hidden_otherwise(tiny_run)
     assert quiet.stdout == verbose.stdout and '[model]\nname = "flexunet"' in quiet.stdout
     assert BACKEND_LOG.search(verbose.stderr), verbose.stderr
     assert not BACKEND_LOG.search(quiet.stderr), quiet.stderr
+
+
+def test_the_stderr_filter_drops_absl_lines_only_and_loses_nothing_else():
+    code = """
+        import os, sys
+        from flexseg.cli.common import without_backend_log_lines
+        with without_backend_log_lines():
+            os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called "
+                        b"are written to STDERR\\n")
+            os.write(2, b"I0000 00:00:1796161810.637471    3719 port.cc:153] oneDNN custom\\n")
+            os.write(2, b"kept: a line of our own\\n")
+            print("W0000 printed by Python is absl-shaped too", file=sys.stderr)
+            os.write(2, b"E0000 00:00:1796161827.459914    3768 cuda_platform.cc:52] cuInit\\n")
+            os.write(2, b"kept: the last line, without a newline")
+        print("after", file=sys.stderr)
+        """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        "kept: a line of our own\n"
+        "W0000 printed by Python is absl-shaped too\n"
+        "kept: the last line, without a newlineafter\n"
+    )
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="a tf.data iterator left to interpreter exit"
+)
+def test_training_releases_its_data_pipeline_before_python_exits(tmp_path):
+    """With every TensorFlow log line shown, the demo's recipe (2 loader threads) ends
+    without "Error occurred when finalizing GeneratorDataset iterator" (it does end with it
+    when flexseg.train.fit.release_data_pipelines does nothing)."""
+    root = write_dataset(tmp_path / "data", size=64, count=24, seed=0).root
+    code = f"""
+        from flexseg.config import config_from_dict
+        from flexseg.demo import demo_config
+        from flexseg.train import train
+        settings = demo_config(epochs=1, minutes=5, seed=0)
+        settings["data"]["root"] = {str(root)!r}
+        settings["train"]["run_dir"] = {str(tmp_path / "run")!r}
+        assert settings["train"]["workers"] == 2
+        train(config_from_dict(settings), verbose=0)
+        """
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "I0000" in done.stderr  # TensorFlow's own lines are shown in this run
+    assert "finalizing GeneratorDataset" not in done.stderr, done.stderr[-3000:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ class Config:
     warnings: list[str] = field(default_factory=list)
     _palette: Palette | None = field(default=None, repr=False, compare=False)
 
-    @property
+    @functools.cached_property
     def folder(self) -> Path:
         """Relative paths in a config are relative to the config file's folder."""
         return Path(self.source).resolve().parent if self.source != "<dict>" else Path.cwd()

@@ -1,7 +1,8 @@
-"""Callbacks that write a run's logs: CSVs and plots per epoch, history.json, epoch-change images.
+"""flexseg's own callbacks: a run's logs (CSVs and plots per epoch, history.json), the
+epoch-change images, and the time limit. `RunSetup` adds them beside Keras's own.
 
-All files are rewritten whole at each epoch end (temporary name, then rename), keyed by epoch,
-so a run that is killed and resumed keeps every completed epoch exactly once.
+Log files are rewritten whole at each epoch end (temporary name, then rename), keyed by
+epoch, so a run that is killed and resumed keeps every completed epoch exactly once.
 """
 
 from __future__ import annotations

@@ -128,10 +128,8 @@ class RunSetup:
         )
         return model
 
-    def compiled_model(self, steps_per_epoch: int, image_size=None) -> keras.Model:
-        """`build_model` then `compile`; the image size defaults to the training split's."""
-        if image_size is None:
-            image_size = self.dataset("train").image_size
+    def compiled_model(self, steps_per_epoch: int, image_size: tuple[int, int]) -> keras.Model:
+        """`build_model` then `compile`: the model a run fits."""
         return self.compile(self.build_model(image_size), steps_per_epoch)
 
     # === Callbacks ===
