@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,11 @@ class RunSetup:
     def __init__(self, config: Config):
         self.config = config
         self.palette = config.palette()
-        self.precision = resolve_precision(config.train["precision"])
+
+    @functools.cached_property
+    def precision(self) -> str:
+        """The Keras dtype policy models are built under: train.precision, "auto" resolved."""
+        return resolve_precision(self.config.train["precision"])
 
     # === Data ===
 
