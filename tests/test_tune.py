@@ -72,7 +72,7 @@ def test_architectures_without_a_search_space_are_refused(data_root, tmp_path):
         "train": {"run_dir": str(tmp_path / "run")},
     })  # fmt: skip
     with pytest.raises(ConfigError, match="declares no search space"):
-        tune(config, trials=1, epochs=1)
+        tune(config)
 
 
 def test_a_trial_is_built_compiled_and_steered_as_train_does(data_root, tmp_path, monkeypatch):
@@ -108,9 +108,10 @@ def test_a_trial_is_built_compiled_and_steered_as_train_does(data_root, tmp_path
             "legacy_dice_metric": True, "patience": 3, "reduce_lr_patience": 2,
             "max_minutes": 30,
         },
+        "tune": {"max_trials": 1, "epochs": 1, "loss": "cce+dice"},  # the train loss
     })  # fmt: skip
     train(config, verbose=0)
-    tune(config, trials=1, epochs=1, out=tmp_path / "tuning", verbose=0)
+    tune(config, out=tmp_path / "tuning", verbose=0)
     trained, trial = seen
     steering = {"TerminateOnNaN", "ReduceLROnPlateau", "EarlyStopping", "TimeLimit"}
     assert trained["policies"] == trial["policies"] == {"mixed_bfloat16"}

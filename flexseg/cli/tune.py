@@ -1,12 +1,13 @@
-"""Search architecture settings and the learning rate with KerasTuner.
+"""Search architectures and their settings with KerasTuner, and report accuracy against cost.
 
-KerasTuner varies the architecture's declared search space (FlexUNet: base filters, depth,
-kernel size, dropout, batch norm) and the learning rate; everything else comes from CONFIG,
-and every trial trains as `flexseg train` would (precision, loss, metrics, callbacks). Each
-trial is scored by its best validation foreground mIoU. Writes into --out (default
-train.run_dir/tuning): trials.csv, trials.png, best.json, and best.toml, the config with the
-best settings, ready for `flexseg train`. Rerun the same command after an interruption:
-finished trials are kept and the search goes on."""
+The space is the chosen architectures' own declared spaces (the architecture itself a choice),
+the learning rate, the loss and the batch size, as the config's [tune] section says; the
+options below override it. Every trial trains as `flexseg train` would (precision, loss,
+metrics, callbacks) and is scored by its best validation foreground mIoU; its parameters,
+MACs and latency are measured, and --constraint budgets are held (parameters and MACs before
+training). Writes into --out (default train.run_dir/tuning): trials.csv, trials.png,
+pareto.csv, pareto.png, best.toml (trains from any folder), best.keras and report.md. Rerun
+the same command after an interruption: finished trials are kept and the search goes on."""
 
 from __future__ import annotations
 
@@ -15,28 +16,64 @@ import sys
 from pathlib import Path
 
 from flexseg.cli import common
-from flexseg.tune import ALGORITHMS
+from flexseg.config.schema import OBJECTIVES, TUNERS
+from flexseg.config.toml_writer import value_text
 
 DESCRIPTION = __doc__
+EPILOG = """examples:
+  flexseg tune run.toml --architectures flexunet,unet,attention_unet --max-trials 12 --epochs 5
+  flexseg tune run.toml --constraint params<=2e6 --constraint latency_ms<=50 --time-budget 30
+  flexseg train runs/default/tuning/best.toml"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     common.add_config_argument(parser, "TOML config (or the original's train_eval_infer.config)")
-    parser.add_argument("--trials", type=int, default=10, help="trials (default 10; not hyperband)")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per trial (default 5)")
-    parser.add_argument("--algorithm", default="random", choices=ALGORITHMS)
-    parser.add_argument("--out", type=Path, help="default: train.run_dir/tuning")
+    option = parser.add_argument
+    option("--architectures", help="comma-separated, e.g. flexunet,unet (default: model.name's)")
+    option("--tuner", "--algorithm", dest="tuner", choices=TUNERS, help="default: random")
+    option("--max-trials", "--trials", dest="max_trials", type=int, help="default: 10")
+    option("--epochs", type=int, help="epochs per trial (default: 5)")
+    option(
+        "--time-budget", type=float, metavar="MINUTES", help="start no trial that would end later"
+    )
+    option("--objective", choices=tuple(OBJECTIVES), help="default: val_fg_miou")
+    option(
+        "--constraint",
+        action="append",
+        dest="constraints",
+        metavar="MEASURE<=N",
+        help="a budget on params, macs or latency_ms, e.g. params<=2e6 (repeatable)",
+    )
+    option("--out", type=Path, help="default: train.run_dir/tuning")
     common.add_verbose_argument(parser)
 
 
+def tune_overrides(args: argparse.Namespace) -> list[str]:
+    """The options given, as --set overrides of [tune] (they win over the config's values)."""
+    values = {
+        "architectures": args.architectures and [a for a in args.architectures.split(",") if a],
+        "tuner": args.tuner,
+        "max_trials": args.max_trials,
+        "epochs": args.epochs,
+        "time_budget": args.time_budget,
+        "objective": args.objective,
+        "constraints": args.constraints,
+    }
+    return [f"tune.{key}={value_text(value)}" for key, value in values.items() if value is not None]
+
+
 def run(args: argparse.Namespace) -> int:
+    args.set = [*args.set, *tune_overrides(args)]
     config = common.load_config(args)
     from flexseg.tune import tune
 
-    best = tune(config, trials=args.trials, epochs=args.epochs, algorithm=args.algorithm,
-                out=args.out)  # fmt: skip
-    shown = ", ".join(f"{k}={v}" for k, v in best.items() if k not in ("trial", "score"))
-    print(f"Best trial {best['trial']}: val_fg_miou {best['score']:.4f} with {shown}")
+    best = tune(config, out=args.out)
+    out = args.out or config.run_dir / "tuning"
+    print(
+        f"Best trial {best['trial']} ({best['architecture']}): {config.tune['objective']} "
+        f"{best['score']:.4f}, {best['params']:,} parameters, {best['latency_ms']:.1f} ms per "
+        f"image. Report: {out / 'report.md'}; train it: flexseg train {out / 'best.toml'}"
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flexseg.config.schema import REQUIRED, SCHEMA, Key
+from flexseg.config.search_section import check_search_section
 from flexseg.data.palette import Palette
 from flexseg.errors import FlexsegError
 from flexseg.models.catalogue import registry
@@ -41,6 +42,7 @@ class Config:
     train: dict[str, Any]
     eval: dict[str, Any]
     infer: dict[str, Any]
+    tune: dict[str, Any]
     source: str = "<dict>"
     warnings: list[str] = field(default_factory=list)
     _palette: Palette | None = field(default=None, repr=False, compare=False)
@@ -94,6 +96,11 @@ class Config:
         """
         changed = {name: {**getattr(self, name), **values} for name, values in sections.items()}
         return dataclasses.replace(self, **copy.deepcopy(changed))
+
+    def with_model(self, model: dict[str, Any]) -> Config:
+        """A copy whose [model] is `model` (a `name` and its settings), checked like a
+        config's own [model]."""
+        return dataclasses.replace(self, model=_model_section(model, self.source))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {section: copy.deepcopy(getattr(self, section)) for section in SCHEMA}
@@ -165,6 +172,7 @@ def config_from_dict(
             palette.check_num_classes(config.model["num_classes"])
         except FlexsegError as error:
             raise ConfigError(f"{source}: model.num_classes: {error}") from None
+    check_search_section(config.tune, config.model["name"], source)
     return config
 
 

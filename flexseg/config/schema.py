@@ -1,7 +1,7 @@
 """The keys of a flexseg config, their types, defaults and allowed values.
 
 Sections: [model] (an architecture or preset `name` plus its settings, checked against that
-architecture), [data], [train], [eval], [infer]. Every other key is an error.
+architecture), [data], [train], [eval], [infer], [tune]. Every other key is an error.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ INT, FLOAT, NUMBER = (int,), (float,), (int, float)
 STR, BOOL, LIST, TABLE = (str,), (bool,), (list,), (dict,)
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+TUNERS = ("random", "bayesian", "hyperband")  # KerasTuner's tuners
+# What a search can maximize or minimize, and which way.
+OBJECTIVES = {"val_fg_miou": "max", "val_loss": "min"}
+SEARCHED_LOSSES = ["cce", "cce+dice", "cce+tversky", "focal+dice"]
 
 SCHEMA: dict[str, dict[str, Key]] = {
     "model": {
@@ -96,5 +100,30 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "overlay": Key(BOOL, True, ""),
         "panel": Key(BOOL, False, "image | prediction side by side"),
         "probabilities": Key(BOOL, False, "also write class probabilities (.npz)"),
+    },
+    "tune": {
+        "architectures": Key(
+            LIST, [], "architectures to search (default: model.name's)", nullable=True
+        ),
+        "tuner": Key(STR, "random", "KerasTuner's search algorithm", choices=TUNERS),
+        "max_trials": Key(INT, 10, "trials to run (hyperband: its own schedule)", minimum=1),
+        "epochs": Key(INT, 5, "epochs per trial (hyperband: the most)", minimum=1),
+        "time_budget": Key(
+            NUMBER,
+            None,
+            "minutes; no trial starts that would end past it",
+            minimum=0,
+            nullable=True,
+        ),
+        "objective": Key(STR, "val_fg_miou", "", choices=tuple(OBJECTIVES)),
+        "constraints": Key(LIST, [], "e.g. ['params<=2e6', 'macs<=5e9', 'latency_ms<=50']"),
+        "learning_rate": Key(
+            NUMBER + LIST, [1e-4, 1e-2], "[low, high] searched on a log scale, or one value"
+        ),
+        "loss": Key(STR + LIST, SEARCHED_LOSSES, "losses to choose from, or one"),
+        "batch_size": Key(INT + LIST, [], "batch sizes to choose from (default: train's)"),
+        "settings": Key(
+            TABLE, {}, "per architecture, a search setting fixed (a value) or narrowed (a list)"
+        ),
     },
 }

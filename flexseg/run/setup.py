@@ -217,7 +217,7 @@ class RunSetup:
         self.palette.check_num_classes(model.output_shape[-1])
         return model
 
-    def with_changes(self, **sections: Mapping[str, Any]) -> RunSetup:
-        """The setup of this config with some keys replaced, e.g. a tuning trial's
-        `with_changes(model={...}, train={"learning_rate": 3e-4})`."""
-        return RunSetup(self.config.replaced(**sections))
+    def with_model(self, model: Mapping[str, Any], **sections: Mapping[str, Any]) -> RunSetup:
+        """The setup of this config with another [model] and some keys of other sections
+        replaced: a tuning trial's `with_model({"name": "unet", ...}, train={...})`."""
+        return RunSetup(self.config.with_model(dict(model)).replaced(**sections))

@@ -5,11 +5,9 @@ from typing import TYPE_CHECKING
 
 from flexseg.lazy import lazy_exports
 
-ALGORITHMS = ("random", "bayesian", "hyperband")  # KerasTuner's tuners, by --algorithm
-
 __getattr__, __dir__ = lazy_exports(__name__, {"tune": "flexseg.tune.search"})
 
 if TYPE_CHECKING:
     from flexseg.tune.search import tune
 
-__all__ = ["ALGORITHMS", "tune"]
+__all__ = ["tune"]

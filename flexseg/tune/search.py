@@ -1,29 +1,35 @@
 """Architecture and hyperparameter search with KerasTuner, driven by a flexseg config.
 
-The architecture named by model.name declares its search space (`flexseg.models.catalogue.
-search_spaces`, or `register_model(..., search_space=...)` for a plugin); the learning rate
-is searched too. The hypermodel only chooses values: every trial is built, compiled and
-steered by the same `RunSetup` as `flexseg train` (precision, loss, metrics, early stopping,
-time limit, NaN stop). Each trial is scored by the best validation foreground mIoU
-(`val_fg_miou`) it reached.
+The space is `flexseg.tune.space.SearchSpace` (the architectures of [tune], their declared
+spaces, learning rate, loss, batch size). The hypermodel only chooses values: every trial is
+built, compiled and steered by the same `RunSetup` as `flexseg train` (precision, loss,
+metrics, early stopping, time limit, NaN stop), and is held to the [tune] constraints: on
+parameters and MACs before it trains, on latency once it has. A trial that fails (an invalid
+combination, a budget, a NaN loss, out of memory) is recorded with its reason and the search
+goes on; no trial starts that would end past the time budget.
 
 Example (a tiny search):
-    python -m flexseg.tune run.toml --trials 4 --epochs 3
+    python -m flexseg.tune run.toml --architectures flexunet,unet --max-trials 4 --epochs 3
 """
 
 from __future__ import annotations
 
+import math
+import time
+import warnings
 from pathlib import Path
 
 import keras
 
 from flexseg.config import Config, ConfigError
-from flexseg.models.catalogue.registry import architecture_of
+from flexseg.outputs import write_text_atomically
 from flexseg.run.setup import RunSetup
 from flexseg.runtime import speed_up_process
 from flexseg.train.fit import release_data_pipelines
-from flexseg.tune import ALGORITHMS
-from flexseg.tune.results import OBJECTIVE, trial_rows, write_results
+from flexseg.tune.costs import BEFORE_TRAINING, Constraint, latency_ms, model_costs
+from flexseg.tune.records import TrialRecord, read_records
+from flexseg.tune.results import write_results
+from flexseg.tune.space import ARCHITECTURE, SearchSpace
 
 
 def _keras_tuner():
@@ -34,79 +40,157 @@ def _keras_tuner():
     return keras_tuner
 
 
-def search_space_of(config: Config):
-    """The search space that model.name's architecture declares, or an error saying so."""
-    entry, _ = architecture_of(config.model["name"])
-    if entry.search_space is None:
-        raise ConfigError(
-            f"{config.source}: model.name {config.model['name']!r} ({entry.name}) declares no "
-            "search space; tune an architecture that does, or register one with "
-            "register_model(..., search_space=...)."
-        )
-    return entry.search_space
-
-
-def make_hypermodel(setup: RunSetup, image_size: tuple[int, int], steps_per_epoch: int = 1):
-    """A KerasTuner `HyperModel` whose trials are `setup.with_changes(...)`: the chosen
-    architecture settings and learning rate, everything else as `flexseg train` does it."""
+def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, int]):
+    """A KerasTuner `HyperModel` whose trials are `setup` with the values `space` chose."""
     kt = _keras_tuner()
-    space = search_space_of(setup.config)
-    shape = (*image_size, setup.config.data["channels"])
+    constraints = [Constraint.parse(text) for text in setup.config.tune["constraints"]]
 
     class TrialModel(kt.HyperModel):
+        def declare_space(self, hp, architecture: str) -> None:
+            """Declare the space of one architecture's branch in `hp`, building nothing."""
+            hp.values[ARCHITECTURE] = architecture
+            space.plan(hp)
+
         def build(self, hp):
-            self.trial = setup.with_changes(
-                model=space(hp, shape),
-                train={"learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")},
-            )
-            return self.trial.compiled_model(steps_per_epoch, image_size)
+            self.plan = space.plan(hp)
+            self.trial = setup.with_model(self.plan.model, train=self.plan.train)
+            self.data = self.trial.training_data()
+            model = self.trial.compiled_model(len(self.data[0]), image_size)
+            self.costs = model_costs(model)
+            self._hold_to(c for c in constraints if c.measure in BEFORE_TRAINING)
+            return model
 
         def fit(self, hp, model, *args, callbacks=None, **kwargs):
+            training, validation = self.data
             steering = self.trial.control_callbacks()
-            return model.fit(*args, callbacks=[*(callbacks or []), *steering], **kwargs)
+            history = model.fit(
+                training, validation_data=validation, callbacks=[*callbacks, *steering], **kwargs
+            )
+            if not all(math.isfinite(loss) for loss in history.history.get("loss", [])):
+                raise kt.errors.FailedTrialError("the training loss became NaN or infinite")
+            self.costs["latency_ms"] = latency_ms(model)
+            self._hold_to(c for c in constraints if c.measure not in BEFORE_TRAINING)
+            return history
+
+        def _hold_to(self, budgets):
+            for budget in budgets:
+                reason = budget.violated_by(self.costs)
+                if reason:
+                    raise kt.errors.FailedTrialError(reason)
 
     return TrialModel()
 
 
-def tune(
-    config: Config,
-    *,
-    trials: int,
-    epochs: int,
-    algorithm: str = "random",
-    out: str | Path | None = None,
-    verbose: int | str = "auto",
-) -> dict:
-    """Search; writes trials.csv, trials.png and best.toml into `out`; returns the best trial."""
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(f"algorithm {algorithm!r}: choose one of {', '.join(ALGORITHMS)}.")
-    if trials < 1 or epochs < 1:
-        raise ConfigError(f"trials and epochs must be at least 1; got {trials} and {epochs}.")
+def tuner_class(name: str, space: SearchSpace):
+    """KerasTuner's tuner `name` over `space`, with flexseg's trial records and time budget."""
+    kt = _keras_tuner()
+    base = {
+        "random": kt.RandomSearch,
+        "bayesian": kt.BayesianOptimization,
+        "hyperband": kt.Hyperband,
+    }[name]
+
+    class RecordingTuner(base):
+        """Writes each trial's record (flexseg.json in its folder) when it ends, and starts
+        no trial that would end past `time_budget` seconds (None: no budget)."""
+
+        time_budget: float | None = None
+        stopped_by_budget = False
+
+        def _populate_initial_space(self):
+            # KerasTuner's own way builds a model for every conditional branch; declaring
+            # each architecture's branch is enough, and holds no model to its budgets.
+            for architecture in space.architectures:
+                hp = self.oracle.get_space()
+                self.hypermodel.declare_space(hp, architecture)
+                self.oracle.update_space(hp)
+
+        def on_search_begin(self):
+            super().on_search_begin()
+            self._search_started = time.monotonic()
+            self._trial_seconds: list[float] = []
+
+        def pre_create_trial(self):
+            super().pre_create_trial()
+            if self.time_budget is None or not self._trial_seconds:
+                return
+            elapsed = time.monotonic() - self._search_started
+            expected = sum(self._trial_seconds) / len(self._trial_seconds)
+            if elapsed + expected > self.time_budget:
+                self.stopped_by_budget = True
+                self.oracle.max_trials = len(self.oracle.trials)  # the oracle stops here
+
+        def on_trial_begin(self, trial):
+            super().on_trial_begin(trial)
+            self._trial_started = time.monotonic()
+            self.hypermodel.plan = None
+            self.hypermodel.costs = {}
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            seconds = time.monotonic() - self._trial_started
+            self._trial_seconds.append(seconds)
+            record = TrialRecord.of(trial, self.hypermodel.plan, self.hypermodel.costs, seconds)
+            folder = Path(self.get_trial_dir(trial.trial_id))
+            write_text_atomically(folder / TrialRecord.FILE, record.to_json())
+            if record.status == "failed":
+                print(f"Trial {trial.trial_id} failed: {record.reason} (the traceback is in "
+                      f"{folder / 'trial.json'})")  # fmt: skip
+            release_data_pipelines()
+
+    return RecordingTuner
+
+
+def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = "auto") -> dict:
+    """Search as [tune] says; writes the trials, the Pareto front, best.toml, best.keras and
+    report.md into `out` (default train.run_dir/tuning); returns the best trial's record."""
     kt = _keras_tuner()
     speed_up_process()
+    settings = config.tune
     keras.utils.set_random_seed(config.train["seed"])
     out = Path(out) if out else config.run_dir / "tuning"
     setup = RunSetup(config)
-    training, validation = setup.training_data()
-    hypermodel = make_hypermodel(setup, training.image_size, len(training))
+    image_size = setup.dataset("train").image_size
+    space = SearchSpace(config, image_size)
+    hypermodel = make_hypermodel(setup, space, image_size)
+    objective = kt.Objective(settings["objective"], direction=_direction(settings["objective"]))
     common = dict(
-        objective=kt.Objective(OBJECTIVE, direction="max"),
+        objective=objective,
         directory=str(out),
         project_name="trials",
         seed=config.train["seed"],
         overwrite=False,  # an interrupted search resumes where it stopped
+        max_consecutive_failed_trials=10**9,  # failed trials are recorded; the search goes on
     )
-    if algorithm == "hyperband":
-        tuner = kt.Hyperband(hypermodel, max_epochs=epochs, hyperband_iterations=1, **common)
-    elif algorithm == "bayesian":
-        tuner = kt.BayesianOptimization(hypermodel, max_trials=trials, **common)
+    Tuner = tuner_class(settings["tuner"], space)
+    if settings["tuner"] == "hyperband":
+        tuner = Tuner(hypermodel, max_epochs=settings["epochs"], hyperband_iterations=1, **common)
     else:
-        tuner = kt.RandomSearch(hypermodel, max_trials=trials, **common)
-    tuner.search(training, validation_data=validation, epochs=epochs, verbose=verbose)
+        tuner = Tuner(hypermodel, max_trials=settings["max_trials"], **common)
+    budget = settings["time_budget"]
+    tuner.time_budget = None if budget is None else 60.0 * budget
+    printed_tracebacks = kt.src.config.DEBUG
+    kt.src.config.DEBUG = False  # a failed trial is one line; trial.json keeps its traceback
+    try:
+        tuner.search(epochs=settings["epochs"], verbose=verbose)
+    finally:
+        kt.src.config.DEBUG = printed_tracebacks
+    records = read_records(out / "trials")
+    completed = [r for r in records if r.status == "completed" and r.score is not None]
+    if not completed:
+        reasons = "; ".join(f"trial {r.trial}: {r.reason}" for r in records[-3:])
+        raise ConfigError(f"no trial finished ({len(records)} failed: {reasons}).")
+    sign = 1.0 if _direction(objective.name) == "max" else -1.0
+    best = max(completed, key=lambda record: sign * record.score)
+    with warnings.catch_warnings():  # the best epoch's weights; its optimizer is not needed
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+        best_model = tuner.load_model(tuner.oracle.get_trial(best.trial))
+    write_results(config, out, records, best, best_model, stopped=tuner.stopped_by_budget)
     release_data_pipelines()
-    rows = trial_rows(tuner)
-    if not rows:
-        raise ConfigError("no trial finished; see the errors above.")
-    best = max(rows, key=lambda row: row["score"])
-    write_results(config, out, rows, best)
-    return best
+    return best.to_dict()
+
+
+def _direction(objective: str) -> str:
+    from flexseg.config.schema import OBJECTIVES
+
+    return OBJECTIVES[objective]

@@ -1,0 +1,223 @@
+"""flexseg tune across architectures: the space, best.toml, costs and budgets, failures, the
+Pareto front and the search's outputs."""
+
+import json
+import subprocess
+import sys
+
+import keras_tuner
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import flexseg
+from flexseg import cli
+from flexseg.config import ConfigError, config_from_dict, load_config
+from flexseg.config.toml_writer import dumps
+from flexseg.data.synthetic import write_dataset
+from flexseg.run.setup import RunSetup
+from flexseg.tune import search
+from flexseg.tune.records import TrialRecord, read_records
+from flexseg.tune.results import best_config, pareto_front
+from flexseg.tune.space import SearchSpace
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data") / "screws", size=64, count=12, seed=4).root
+
+
+def search_config(root, folder, **tune):
+    return config_from_dict({
+        "model": {"name": "flexunet"},
+        "data": {"root": str(root), "palette": "mvtec_screw"},
+        "train": {"batch_size": 4, "run_dir": str(folder / "run"), "epoch_change_images": 0,
+                  "precision": "float32"},
+        "tune": {"epochs": 1, **tune},
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("architecture", flexseg.list_models())
+def test_every_architecture_space_gives_a_best_toml_that_loads_and_builds(
+    architecture, data_root, tmp_path
+):
+    config = search_config(data_root, tmp_path, architectures=[architecture])
+    space = SearchSpace(config, image_size=(64, 64))
+    hp = keras_tuner.HyperParameters()
+    space.plan(hp)  # declares the space
+    for index, parameter in enumerate(hp.space):  # then a sample of every choice
+        if hp.is_active(parameter):
+            hp.values[parameter.name] = parameter.random_sample(seed=index)
+    plan = space.plan(hp)
+    record = TrialRecord("0", "completed", architecture=architecture, model=plan.model,
+                         train=plan.train, score=0.5)  # fmt: skip
+    path = tmp_path / "best.toml"
+    path.write_text(dumps(best_config(config, record, tmp_path)))
+    loaded = load_config(path)
+    as_written = {k: list(v) if isinstance(v, tuple) else v for k, v in loaded.model.items()}
+    assert as_written == json.loads(json.dumps(plan.model))
+    assert loaded.model["name"] == architecture
+    model = RunSetup(loaded).build_model((64, 64))
+    assert model.output_shape == (None, 64, 64, 6)
+    settings = {k: v for k, v in model.get_config().items() if k in plan.model}
+    assert settings == json.loads(json.dumps({k: plan.model[k] for k in settings}))
+
+
+def test_a_search_over_two_architectures_writes_everything_and_its_best_trains_elsewhere(
+    data_root, tmp_path
+):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[model]\nname = "flexunet"\n[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
+        '[train]\nbatch_size = 4\nrun_dir = "runs/r"\nepoch_change_images = 0\n'
+        "[tune.settings.flexunet]\nbase_filters = 8\nnum_layers = 3\n"
+        "[tune.settings.unet]\nbase_filters = 8\n"
+    )
+    out = tmp_path / "search"
+    argv = ["tune", str(config), "--architectures", "flexunet,unet", "--max-trials", "3",
+            "--epochs", "1", "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    for name in ("trials.csv", "pareto.csv", "pareto.png", "trials.png", "best.toml",
+                 "best.json", "best.keras", "report.md"):  # fmt: skip
+        assert (out / name).is_file(), name
+    records = read_records(out / "trials")
+    assert len(records) == 3 and {r.architecture for r in records} <= {"flexunet", "unet"}
+    header = (out / "trials.csv").read_text().splitlines()[0].split(",")
+    assert header[:4] == ["trial", "status", "reason", "architecture"]
+    assert {"learning_rate", "loss", "batch_size", "val_fg_miou", "params", "macs",
+            "latency_ms", "seconds"} <= set(header)  # fmt: skip
+    completed = [r for r in records if r.status == "completed"]
+    assert all(r.params > 0 and r.macs > 0 and r.latency_ms > 0 for r in completed)
+    best = json.loads((out / "best.json").read_text())
+    assert best["score"] == max(r.score for r in completed)
+    assert "## Pareto front" in (out / "report.md").read_text()
+    # best.toml trains from another working directory (its paths are absolute).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "flexseg.train", str(out / "best.toml"), "--set",
+         "train.epochs=1"], cwd=elsewhere, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    trained = load_config(out / "best.toml")
+    assert trained.model["name"] == best["architecture"]
+    assert (trained.run_dir / "best.keras").is_file()
+    # The same command again repeats no trial.
+    written = {path: path.stat().st_mtime_ns for path in out.glob("trials/trial_*/*.json")}
+    assert cli.main(argv) == 0
+    assert {path: path.stat().st_mtime_ns for path in out.glob("trials/trial_*/*.json")} == written
+
+
+def test_failed_and_over_budget_trials_are_recorded_and_the_search_goes_on(
+    data_root, tmp_path, monkeypatch
+):
+    config = search_config(
+        data_root, tmp_path, architectures=["flexunet", "unet"], max_trials=6,
+        constraints=["params<=100000"],
+        settings={"flexunet": {"base_filters": 32, "num_layers": 5},  # about 7.8M parameters
+                  "unet": {"base_filters": 8, "num_layers": 3}},  # about 30k
+    )  # fmt: skip
+    measured = []
+
+    def latency_that_fails_once(model):
+        measured.append(model.name)
+        if len(measured) == 1:
+            raise RuntimeError("forced failure")
+        return 1.0
+
+    monkeypatch.setattr(search, "latency_ms", latency_that_fails_once)
+    search.tune(config, out=tmp_path / "search", verbose=0)
+    records = {r.trial: r for r in read_records(tmp_path / "search" / "trials")}
+    by_architecture = {a: [r for r in records.values() if r.architecture == a]
+                       for a in ("flexunet", "unet")}  # fmt: skip
+    assert by_architecture["flexunet"] and by_architecture["unet"], records
+    for record in by_architecture["flexunet"]:  # refused before training: no checkpoint
+        assert record.status == "failed" and "constraint params<=100000" in record.reason
+        assert record.params > 100_000 and record.latency_ms is None
+        folder = tmp_path / "search" / "trials" / f"trial_{record.trial}"
+        assert not list(folder.glob("*.weights.h5"))
+    forced = [r for r in by_architecture["unet"] if r.status == "failed"]
+    assert [r.reason for r in forced] == ["RuntimeError: forced failure"]
+    assert len(measured) == len(by_architecture["unet"])  # every unet trial trained
+    assert any(r.status == "completed" for r in by_architecture["unet"])
+
+
+def test_the_time_budget_stops_starting_trials(data_root, tmp_path):
+    config = search_config(data_root, tmp_path, max_trials=5, time_budget=0.0001,
+                           settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip
+    search.tune(config, out=tmp_path / "search", verbose=0)
+    assert len(read_records(tmp_path / "search" / "trials")) == 1
+    assert (
+        "The time budget (0.0001 min) ended the search"
+        in (tmp_path / "search" / "report.md").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    ("tune", "message"),
+    [
+        ({"architectures": ["unett"]}, "tune.architectures: 'unett' is not a registered"),
+        ({"constraints": ["params<2e6"]}, "tune.constraints: constraint 'params<2e6'"),
+        ({"learning_rate": [1e-2, 1e-4]}, r"tune.learning_rate: expected \[low, high\]"),
+        ({"loss": ["cce", "dise"]}, "tune.loss: unknown loss 'dise'"),
+        ({"batch_size": [0]}, "tune.batch_size"),
+        ({"settings": {"unet": {"num_layers": 3}}}, r"\[tune.settings.unet\] is for an"),
+    ],
+)
+def test_bad_tune_sections_are_refused_when_the_config_loads(tune, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        search_config("d", tmp_path, **tune)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"base_filter": 8}, "base_filter is not among what flexunet's search varies"),
+        ({"base_filters": [8, 12]}, r"\[12\] outside what the search allows"),
+        ({"dropout_rate": 0.5}, r"\[0.5\] outside what the search allows \(\[0.0, 0.1\]\)"),
+    ],
+)
+def test_tune_settings_name_only_what_the_space_varies(settings, message, tmp_path):
+    config = search_config("d", tmp_path, settings={"flexunet": settings})
+    with pytest.raises(ConfigError, match=message):
+        SearchSpace(config, image_size=(64, 64))
+
+
+def test_command_line_options_are_tune_overrides_and_the_old_names_still_work():
+    from flexseg.cli.tune import configure, tune_overrides
+
+    parser = __import__("argparse").ArgumentParser()
+    configure(parser)
+    args = parser.parse_args(["run.toml", "--trials", "7", "--algorithm", "bayesian",
+                              "--architectures", "unet,flexunet", "--constraint",
+                              "macs<=5e9", "--time-budget", "30"])  # fmt: skip
+    assert tune_overrides(args) == [
+        'tune.architectures=["unet", "flexunet"]', 'tune.tuner="bayesian"',
+        "tune.max_trials=7", "tune.time_budget=30.0", 'tune.constraints=["macs<=5e9"]',
+    ]  # fmt: skip
+
+
+records = st.builds(
+    TrialRecord,
+    trial=st.text("0123456789", min_size=1, max_size=3),
+    status=st.sampled_from(["completed", "failed"]),
+    score=st.floats(0, 1),
+    latency_ms=st.floats(0.1, 100),
+    params=st.integers(1, 10**7),
+)
+
+
+@given(st.lists(records, max_size=12))
+def test_the_pareto_front_is_exactly_the_undominated_completed_trials(trials):
+    def key(r):
+        return (r.score, -r.latency_ms, -r.params)
+
+    def dominates(a, b):
+        return all(x >= y for x, y in zip(key(a), key(b), strict=True)) and key(a) != key(b)
+
+    front = pareto_front(trials)
+    done = [r for r in trials if r.status == "completed"]
+    assert all(r in done for r in front)
+    for r in done:
+        beaten = any(dominates(o, r) for o in done)
+        assert (r in front) != beaten
