@@ -261,3 +261,43 @@ def test_trials_release_their_models(data_root, tmp_path, monkeypatch):
     per_trial = (after_trials[-1] - after_trials[1]) / (len(after_trials) - 2)
     bound = GROWTH_BOUND_MIB[keras.backend.backend()]
     assert per_trial <= bound, f"{per_trial:.0f} MiB per trial: {[round(s) for s in samples]}"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_chief_and_two_workers_share_out_the_trials(data_root, tmp_path):
+    """KerasTuner's own chief/worker mode over loopback: the chief serves the trials and
+    writes the results, each worker runs some, and no trial runs twice."""
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[model]\nname = "unet"\n[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
+        '[train]\nbatch_size = 4\nrun_dir = "runs/r"\nepoch_change_images = 0\n'
+        'precision = "float32"\n[tune]\nmax_trials = 4\nepochs = 1\nloss = "cce"\n'
+        "[tune.settings.unet]\nbase_filters = 8\nnum_layers = 3\n"
+    )
+    out = tmp_path / "search"
+    port = str(free_port())
+    command = [sys.executable, "-m", "flexseg.tune", str(config), "--out", str(out)]
+    processes = {}
+    for tuner_id in ("chief", "tuner0", "tuner1"):
+        env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                   KERASTUNER_ORACLE_PORT=port)  # fmt: skip
+        processes[tuner_id] = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    finished = {name: process.communicate(timeout=600) for name, process in processes.items()}
+    for name, process in processes.items():
+        assert process.returncode == 0, f"{name}: {finished[name][1][-3000:]}"
+    records = read_records(out / "trials")
+    assert len(records) == 4 and len({r.trial for r in records}) == 4
+    assert {r.worker for r in records} == {"tuner0", "tuner1"}  # both ran trials, not the chief
+    chosen = [json.dumps(r.hyperparameters, sort_keys=True) for r in records]
+    assert len(set(chosen)) == 4  # no trial repeated another's values
+    assert "Best trial" in finished["chief"][0] and (out / "best.toml").is_file()
+    assert "the chief writes the results" in finished["tuner0"][0]

@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     best = tune(config, out=args.out)
     out = args.out or config.run_dir / "tuning"
+    if best.get("role") == "worker":
+        print(f"Worker {best['worker']} ran trials {', '.join(best['trials']) or 'none'}; "
+              "the chief writes the results.")  # fmt: skip
+        return 0
     print(
         f"Best trial {best['trial']} ({best['architecture']}): {config.tune['objective']} "
         f"{best['score']:.4f}, {best['params']:,} parameters, {best['latency_ms']:.1f} ms per "

@@ -37,15 +37,15 @@ class TrialRecord:
     latency_ms: float | None = None
     seconds: float | None = None
     score: float | None = None
+    worker: str = ""  # the KerasTuner tuner id that ran it (several with chief and workers)
 
     @classmethod
-    def of(cls, trial, plan, costs: dict[str, float], seconds: float) -> TrialRecord:
+    def of(
+        cls, trial, plan, costs: dict[str, float], seconds: float, worker: str = ""
+    ) -> TrialRecord:
         """The record of a KerasTuner trial that has just ended."""
-        status = STATUSES.get(trial.status, str(trial.status).lower())
         return cls(
             trial=trial.trial_id,
-            status=status,
-            reason=_last_line(trial.message) if status == "failed" else "",
             architecture=plan.architecture if plan else None,
             hyperparameters=dict(trial.hyperparameters.values),
             model=json.loads(json.dumps(plan.model)) if plan else {},  # tuples as lists
@@ -54,8 +54,14 @@ class TrialRecord:
             macs=costs.get("macs"),
             latency_ms=costs.get("latency_ms"),
             seconds=seconds,
-            score=None if trial.score is None or status != "completed" else float(trial.score),
+            worker=worker,
+            **_outcome(trial),
         )
+
+    def with_outcome(self, trial) -> TrialRecord:
+        """This record with the status, reason and score that the oracle's `trial` holds
+        (with chief and workers, only the chief's oracle scores the trials)."""
+        return dataclasses.replace(self, **_outcome(trial))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -72,6 +78,15 @@ def read_records(folder: Path) -> list[TrialRecord]:
     """Every trial record under a search's trials folder, in trial order."""
     paths = sorted(Path(folder).glob(f"trial_*/{TrialRecord.FILE}"))
     return [TrialRecord.from_json(path.read_text()) for path in paths]
+
+
+def _outcome(trial) -> dict[str, Any]:
+    status = STATUSES.get(trial.status, str(trial.status).lower())
+    return {
+        "status": status,
+        "reason": _last_line(trial.message) if status == "failed" else "",
+        "score": float(trial.score) if trial.score is not None and status == "completed" else None,
+    }
 
 
 def _last_line(message: str | None) -> str:

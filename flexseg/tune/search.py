@@ -15,6 +15,7 @@ Example (a tiny search):
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -130,7 +131,8 @@ def tuner_class(name: str, space: SearchSpace):
             super().on_trial_end(trial)
             seconds = time.monotonic() - self._trial_started
             self._trial_seconds.append(seconds)
-            record = TrialRecord.of(trial, self.hypermodel.plan, self.hypermodel.costs, seconds)
+            plan, costs = self.hypermodel.plan, self.hypermodel.costs
+            record = TrialRecord.of(trial, plan, costs, seconds, worker=self.tuner_id)
             folder = Path(self.get_trial_dir(trial.trial_id))
             write_text_atomically(folder / TrialRecord.FILE, record.to_json())
             if record.status == "failed":
@@ -143,7 +145,11 @@ def tuner_class(name: str, space: SearchSpace):
 
 def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = "auto") -> dict:
     """Search as [tune] says; writes the trials, the Pareto front, best.toml, best.keras and
-    report.md into `out` (default train.run_dir/tuning); returns the best trial's record."""
+    report.md into `out` (default train.run_dir/tuning); returns the best trial's record.
+
+    With KerasTuner's chief/worker mode, the chief serves the trials and writes the results;
+    a worker runs trials and returns {"role": "worker", "worker": its id, "trials": the ids
+    it ran}."""
     kt = _keras_tuner()
     speed_up_process()
     settings = config.tune
@@ -175,7 +181,12 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
         tuner.search(epochs=settings["epochs"], verbose=verbose)
     finally:
         kt.src.config.DEBUG = printed_tracebacks
-    records = read_records(out / "trials")
+    if search_role() == "worker":  # the chief writes the results once every trial is done
+        mine = [r for r in read_records(out / "trials") if r.worker == tuner.tuner_id]
+        return {"role": "worker", "worker": tuner.tuner_id, "trials": [r.trial for r in mine]}
+    records = [
+        r.with_outcome(tuner.oracle.get_trial(r.trial)) for r in read_records(out / "trials")
+    ]
     completed = [r for r in records if r.status == "completed" and r.score is not None]
     if not completed:
         reasons = "; ".join(f"trial {r.trial}: {r.reason}" for r in records[-3:])
@@ -188,6 +199,14 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
     write_results(config, out, records, best, best_model, stopped=tuner.stopped_by_budget)
     release_data_pipelines()
     return best.to_dict()
+
+
+def search_role() -> str:
+    """ "single", or with KerasTuner's chief/worker mode (KERASTUNER_ORACLE_IP,
+    KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID set) "chief" or "worker"."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single"
+    return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
 
 
 def _direction(objective: str) -> str:
