@@ -1,0 +1,186 @@
+"""Architecture search on the demo's data, and its winner against the demo preset.
+
+    python -m benchmarks.tune --json benchmarks/results/tune_cpu.json \\
+        --markdown benchmarks/results/tune_cpu.md --plot benchmarks/results/tune_cpu_pareto.png
+    python -m benchmarks.tune --smoke      # every step on a tiny dataset, in a few minutes
+
+1. Writes the demo's synthetic dataset (400 images of 128x128, seed 0).
+2. Runs `flexseg tune` over --architectures with the demo's recipe (class weights,
+   flips, cosine schedule) for --trial-epochs epochs a trial, within --budget minutes.
+3. Trains the best trial's best.toml and the demo preset `flexunet_cpu_demo` for the same
+   --epochs with the same seed, scores both with flexseg's evaluator on the held-out test
+   split, and measures both models' latency the way the search does.
+
+Run it alone on the machine: the latencies and the time budget assume nothing else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.machine import describe_machine, publish
+
+ARCHITECTURES = "flexunet,unet,attention_unet,sharp_unet"
+
+
+def recipe(root: Path, run_dir: Path, epochs: int, seed: int) -> dict:
+    """The demo's config (flexseg.demo.demo_config) on `root`, training into `run_dir`."""
+    from flexseg.demo import demo_config
+
+    config = demo_config(epochs=epochs, minutes=10**6, seed=seed)  # epochs bound it, not time
+    config["data"]["root"] = str(root)
+    config["train"]["run_dir"] = str(run_dir)
+    config["train"]["max_minutes"] = None
+    return config
+
+
+def train_and_score(config: dict) -> dict:
+    """Train, score the best checkpoint on the test split, and time it like the search does."""
+    from flexseg.config import config_from_dict
+    from flexseg.evaluate.trained import evaluate_run
+    from flexseg.run.setup import RunSetup
+    from flexseg.train import train
+    from flexseg.tune.costs import latency_ms, model_costs
+
+    checked = config_from_dict(config)
+    started = time.perf_counter()
+    history = train(checked, verbose=0)
+    seconds = time.perf_counter() - started
+    scores = evaluate_run(checked)
+    model = RunSetup(checked).trained_model()
+    return {
+        "model": checked.model,
+        "epochs": len(history["epochs"]),
+        "train_seconds": seconds,
+        "best_val_fg_miou": max(e.get("val_fg_miou") or 0.0 for e in history["epochs"]),
+        "test_miou_foreground": scores["miou_foreground"],
+        "test_iou": dict(zip(scores["classes"], scores["iou"], strict=True)),
+        "latency_ms": latency_ms(model),
+        **model_costs(model),
+    }
+
+
+def run(args: argparse.Namespace, work: Path) -> dict:
+    import keras
+
+    from flexseg.config import config_from_dict
+    from flexseg.config.loader import load_config
+    from flexseg.data.synthetic import write_dataset
+    from flexseg.tune import tune
+    from flexseg.tune.records import read_records
+    from flexseg.tune.results import pareto_front
+
+    root = write_dataset(work / "data", size=args.size, count=args.count, seed=args.seed).root
+    search = recipe(root, work / "search_run", args.trial_epochs, args.seed)
+    search["tune"] = {
+        "architectures": args.architectures.split(","),
+        "max_trials": args.max_trials,
+        "epochs": args.trial_epochs,
+        "time_budget": args.budget,
+        "constraints": [f"params<={args.max_params:g}"],
+        "batch_size": [search["train"]["batch_size"]],
+    }
+    out = work / "search"
+    started = time.perf_counter()
+    best = tune(config_from_dict(search), out=out, verbose=0)
+    search_minutes = (time.perf_counter() - started) / 60
+    records = read_records(out / "trials")
+    front = pareto_front(records)
+    shutil.copyfile(out / "pareto.png", work / "pareto.png")
+
+    winner = load_config(out / "best.toml").to_dict()
+    winner["train"].update(epochs=args.epochs, seed=args.seed, run_dir=str(work / "winner"))
+    preset = recipe(root, work / "preset", args.epochs, args.seed)
+    preset["model"] = {"name": "flexunet_cpu_demo", "input_shape": [args.size, args.size, 3]}
+    return {
+        "command": "python -m benchmarks.tune " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
+        "backend": keras.backend.backend(),
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "markdown", "plot")},
+        "search_minutes": search_minutes,
+        "trials": [r.to_dict() for r in records],
+        "front": [r.trial for r in front],
+        "best": best,
+        "winner": train_and_score(winner),
+        "demo_preset": train_and_score(preset),
+    }
+
+
+def table(report: dict) -> str:
+    machine, settings = report["machine"], report["settings"]
+    trials = report["trials"]
+    done = [t for t in trials if t["status"] == "completed"]
+    lines = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores; backend {report['backend']}. "
+        f"Search: {', '.join(settings['architectures'].split(','))} on the demo's synthetic "
+        f"data ({settings['count']} images of {settings['size']}x{settings['size']}), "
+        f"{settings['trial_epochs']} epochs a trial, a {settings['budget']:g}-minute budget, "
+        f"params<={settings['max_params']:g}: {len(trials)} trials in "
+        f"{report['search_minutes']:.1f} min, {len(done)} completed.",
+        "",
+        "| trial | status | architecture | val fg mIoU | parameters | ms/image | front | reason |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    for t in trials:
+        score = "" if t["score"] is None else f"{t['score']:.3f}"
+        params = "" if t["params"] is None else f"{t['params']:,}"
+        latency = "" if t["latency_ms"] is None else f"{t['latency_ms']:.1f}"
+        mark = "yes" if t["trial"] in report["front"] else ""
+        lines.append(
+            f"| {t['trial']} | {t['status']} | {t['architecture']} | {score} | {params} "
+            f"| {latency} | {mark} | {t['reason']} |"
+        )
+    lines += [
+        "",
+        f"Then both trained {settings['epochs']} epochs with seed {settings['seed']} and scored "
+        "by flexseg's evaluator on the held-out test split:",
+        "",
+        "| model | parameters | ms/image | best val fg mIoU | test miou_foreground | train min |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    winner = f"search winner (trial {report['best']['trial']}, `{report['best']['architecture']}`)"
+    for label, key in ((winner, "winner"), ("demo preset `flexunet_cpu_demo`", "demo_preset")):
+        r = report[key]
+        lines.append(
+            f"| {label} | {r['params']:,} | {r['latency_ms']:.1f} "
+            f"| {r['best_val_fg_miou']:.3f} | {r['test_miou_foreground']:.3f} "
+            f"| {r['train_seconds'] / 60:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tune", description=__doc__)
+    parser.add_argument("--architectures", default=ARCHITECTURES)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--trial-epochs", type=int, default=12, help="epochs a search trial")
+    parser.add_argument("--max-trials", type=int, default=40)
+    parser.add_argument("--budget", type=float, default=30, help="search minutes")
+    parser.add_argument("--max-params", type=float, default=2e6, help="a params<= budget")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs of the two final runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="tiny, to test every step")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--plot", type=Path, help="copy the search's pareto.png here")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.architectures, args.size, args.count = "flexunet,unet", 64, 24
+        args.trial_epochs, args.max_trials, args.budget, args.epochs = 1, 2, 5, 1
+    with tempfile.TemporaryDirectory() as folder:
+        report = run(args, Path(folder))
+        if args.plot:
+            args.plot.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(folder) / "pareto.png", args.plot)
+    publish(report, table(report), args.json, args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
