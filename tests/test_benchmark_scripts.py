@@ -114,3 +114,59 @@ def test_startup_benchmark_reports_interleaved_medians_against_its_reference(tmp
         rows["quick"]["median_s"] / rows[startup.REFERENCE]["median_s"]
     )
     assert rows[startup.REFERENCE]["min_s"] >= 0.2 > rows["quick"]["median_s"]
+
+
+def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
+    from benchmarks.tune import table
+
+    def trial(number, status, architecture, score, params, latency, reason=""):
+        return {
+            "trial": number,
+            "status": status,
+            "architecture": architecture,
+            "score": score,
+            "params": params,
+            "latency_ms": latency,
+            "reason": reason,
+        }
+
+    def final(name, params, latency, val, test):
+        return {
+            "model": {"name": name},
+            "params": params,
+            "latency_ms": latency,
+            "best_val_fg_miou": val,
+            "test_miou_foreground": test,
+            "train_seconds": 120.0,
+        }
+
+    report = {
+        "machine": {"cpu": "CPU", "cores": 2},
+        "backend": "tensorflow",
+        "settings": {
+            "architectures": "flexunet,unet",
+            "count": 24,
+            "size": 64,
+            "trial_epochs": 1,
+            "budget": 5.0,
+            "max_params": 2e6,
+            "max_macs": 2e9,
+            "epochs": 3,
+            "seed": 0,
+        },
+        "search_minutes": 0.4,
+        "trials": [
+            trial("0", "completed", "flexunet", 0.41, 502086, 9.8),
+            trial("1", "failed", "unet", None, 3000000, None, "params 3,000,000 > 2,000,000"),
+        ],
+        "front": ["0"],
+        "best": {"trial": "0", "architecture": "flexunet"},
+        "winner": final("flexunet_cpu_demo", 502086, 9.8, 0.45, 0.52),
+        "demo_preset": final("flexunet_cpu_demo", 484934, 7.1, 0.40, 0.48),
+    }
+    lines = table(report).splitlines()
+    assert "2 trials in 0.4 min, 1 completed." in lines[0]
+    assert "| 0 | completed | flexunet | 0.410 | 502,086 | 9.8 | yes |  |" in lines
+    assert "| 1 | failed | unet |  | 3,000,000 |  |  | params 3,000,000 > 2,000,000 |" in lines
+    assert "| search winner (trial 0, `flexunet`) | 502,086 | 9.8 | 0.450 | 0.520 | 2.0 |" in lines
+    assert "| demo preset `flexunet_cpu_demo` | 484,934 | 7.1 | 0.400 | 0.480 | 2.0 |" in lines

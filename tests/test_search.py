@@ -145,11 +145,12 @@ def test_failed_and_over_budget_trials_are_recorded_and_the_search_goes_on(
     assert any(r.status == "completed" for r in by_architecture["unet"])
 
 
-def test_the_time_budget_stops_starting_trials(data_root, tmp_path):
-    config = search_config(data_root, tmp_path, max_trials=5, time_budget=0.0001,
+def test_the_time_budget_stops_starting_trials_and_the_running_one(data_root, tmp_path, capsys):
+    config = search_config(data_root, tmp_path, max_trials=5, time_budget=0.0001, epochs=3,
                            settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip
     search.tune(config, out=tmp_path / "search", verbose=0)
     assert len(read_records(tmp_path / "search" / "trials")) == 1
+    assert "Stopping after epoch 1: the time limit" in capsys.readouterr().out
     assert (
         "The time budget (0.0001 min) ended the search"
         in (tmp_path / "search" / "report.md").read_text()

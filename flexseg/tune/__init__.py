@@ -1,5 +1,7 @@
-"""Search: KerasTuner varies an architecture's settings and the learning rate, each trial
-trained by the same run setup as `flexseg train` (`python -m flexseg.tune CONFIG`)."""
+"""Search: KerasTuner over architectures, their settings, learning rate, loss and batch size,
+every trial trained by the same run setup as `flexseg train` and held to its cost budgets;
+the Pareto front of accuracy against cost, and a best.toml that trains
+(`python -m flexseg.tune CONFIG`)."""
 
 from typing import TYPE_CHECKING
 

@@ -6,7 +6,8 @@ built, compiled and steered by the same `RunSetup` as `flexseg train` (precision
 metrics, early stopping, time limit, NaN stop), and is held to the [tune] constraints: on
 parameters and MACs before it trains, on latency once it has. A trial that fails (an invalid
 combination, a budget, a NaN loss, out of memory) is recorded with its reason and the search
-goes on; no trial starts that would end past the time budget.
+goes on; no trial starts that would end past the time budget, and a running one stops after
+the epoch that passes it.
 
 Example (a tiny search):
     python -m flexseg.tune run.toml --architectures flexunet,unet --max-trials 4 --epochs 3
@@ -24,6 +25,7 @@ import keras
 
 from flexseg.config import Config, ConfigError
 from flexseg.outputs import write_text_atomically
+from flexseg.run.callbacks import TimeLimit
 from flexseg.run.setup import RunSetup
 from flexseg.runtime import speed_up_process
 from flexseg.train.fit import release_data_pipelines
@@ -61,9 +63,13 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             self._hold_to(c for c in constraints if c.measure in BEFORE_TRAINING)
             return model
 
+        deadline: float | None = None  # time.monotonic() at which the search's budget ends
+
         def fit(self, hp, model, *args, callbacks=None, **kwargs):
             training, validation = self.data
             steering = self.trial.control_callbacks()
+            if self.deadline is not None:  # a running trial ends with the budget too
+                steering.append(TimeLimit(max(self.deadline - time.monotonic(), 0.0) / 60))
             history = model.fit(
                 training, validation_data=validation, callbacks=[*callbacks, *steering], **kwargs
             )
@@ -92,8 +98,9 @@ def tuner_class(name: str, space: SearchSpace):
     }[name]
 
     class RecordingTuner(base):
-        """Writes each trial's record (flexseg.json in its folder) when it ends, and starts
-        no trial that would end past `time_budget` seconds (None: no budget)."""
+        """Writes each trial's record (flexseg.json in its folder) when it ends, starts no
+        trial that would end past `time_budget` seconds (None: no budget), and stops a running
+        trial after the epoch that passes it."""
 
         time_budget: float | None = None
         stopped_by_budget = False
@@ -110,6 +117,8 @@ def tuner_class(name: str, space: SearchSpace):
             super().on_search_begin()
             self._search_started = time.monotonic()
             self._trial_seconds: list[float] = []
+            if self.time_budget is not None:
+                self.hypermodel.deadline = self._search_started + self.time_budget
 
         def pre_create_trial(self):
             super().pre_create_trial()
