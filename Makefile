@@ -40,8 +40,8 @@ TEST_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMP
 	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 FLEXSEG_TEST_CACHE=$(TEST_CACHE) \
 	XLA_FLAGS="--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 # Two test processes (pytest-xdist), one per CI core; a file's tests stay in one process;
-# the ten slowest tests are listed, to see where CI time goes.
-PARALLEL ?= -n 2 --dist loadfile --durations=10
+# the ten slowest tests are listed, to see where CI time goes; every skip prints its reason.
+PARALLEL ?= -n 2 --dist loadfile --durations=10 -rs
 
 # The whole suite (tests and the docstring examples) once per Keras backend.
 test: lint

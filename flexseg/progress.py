@@ -15,15 +15,20 @@ from typing import TypeVar
 Item = TypeVar("Item")
 
 
-def progress(items: Iterable[Item], label: str, enabled: bool = True) -> Iterator[Item]:
-    """Yield `items`; when enabled, a bar counts them in `label`s as each one is done."""
-    items = list(items)
+def progress(
+    items: Iterable[Item], label: str, enabled: bool = True, total: int | None = None
+) -> Iterator[Item]:
+    """Yield `items`; when enabled, a bar counts them in `label`s as each one is done.
+    `total` counts an iterator that is consumed as it goes (e.g. a pool's results)."""
+    if total is None:
+        items = list(items)
+        total = len(items)
     if not enabled:
         yield from items
         return
     import keras
 
-    bar = keras.utils.Progbar(len(items), unit_name=label)
+    bar = keras.utils.Progbar(total, unit_name=label)
     for done, item in enumerate(items, start=1):
         yield item
         bar.update(done)

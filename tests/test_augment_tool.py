@@ -1,5 +1,8 @@
 """The offline augmentation tool: names, class-index transforms, test untouched."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -95,3 +98,19 @@ def test_test_split_is_refused_and_bad_options_named(tmp_path, capsys):
         ],
     )
     assert code == 0 and "train 3 images" in capsys.readouterr().out
+
+
+def test_augmented_data_describes_itself_and_the_tools_read_its_palette(tmp_path):
+    from flexseg.data.synthetic import write_dataset
+
+    root = write_dataset(tmp_path / "screws", size=32, count=6, seed=0).root
+    out = tmp_path / "augmented"
+    for command in (
+        ["augment", "--in", str(root), "--out", str(out), "--ops", "hflip"],  # no --palette
+        ["stats", str(out), "--json", str(tmp_path / "stats.json")],
+    ):
+        result = subprocess.run([sys.executable, "-m", "flexseg", "data", *command],
+                                capture_output=True, text=True)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    assert Palette.load(out) == Palette.load("mvtec_screw")
+    assert "augmented_from" in (out / "dataset.toml").read_text()

@@ -7,6 +7,7 @@ import pytest
 
 from flexseg.cli.config import main
 from flexseg.config import ConfigError, config_from_dict, load_config
+from flexseg.errors import FlexsegError
 
 MINIMAL = {"data": {"root": "data", "palette": "mvtec_screw"}}
 
@@ -88,7 +89,11 @@ def test_defaults_and_overrides():
             r"model\.name: No model or preset named 'flexunt'",
         ),
         ({**MINIMAL, "model": {"num_classes": 4}}, [], r"has 6 classes .* num_classes=4"),
-        ({"data": {"root": "d"}}, [], r"missing data\.palette"),
+        (
+            {"data": {"root": "d"}},
+            [],
+            r"data\.palette is not set and .*dataset\.toml does not exist",
+        ),
         (
             {**MINIMAL, "data": {"root": "d", "palette": "mvtec_scrw"}},
             [],
@@ -153,10 +158,10 @@ def test_original_ini_with_color_map_loads_and_converts(tmp_path, capsys):
 def test_original_ini_mistakes(tmp_path):
     path = tmp_path / "bad.config"
     path.write_text(ORIGINAL.replace("num_classes    = 6", "num_classes    = 6s"))
-    with pytest.raises(Exception, match=r"\[model\] num_classes = '6s' is not a Python literal"):
+    with pytest.raises(FlexsegError, match=r"\[model\] num_classes = '6s' is not a Python literal"):
         load_config(path)
     path.write_text(ORIGINAL.replace("../dataset/SCREW/train/images/", "../images/"))
-    with pytest.raises(Exception, match=r"images_dir = '\.\./images/' is not ROOT/train/images"):
+    with pytest.raises(FlexsegError, match=r"images_dir = '\.\./images/' is not ROOT/train/images"):
         load_config(path)
     path.write_text(
         ORIGINAL.replace("learning_rate_reducer = True", "learning_rate_reducer = False")
@@ -205,3 +210,58 @@ def test_check_command(tmp_path):
     assert bad.returncode == 2 and "Did you mean: epochs" in bad.stderr
     ours = [line for line in bad.stderr.splitlines() if line.startswith("python -m flexseg.config")]
     assert len(ours) == 1  # one line from flexseg (TensorFlow may add its own log lines)
+
+
+def test_a_dataset_folder_describes_its_palette(tmp_path):
+    from flexseg.data.synthetic import write_dataset
+
+    root = write_dataset(tmp_path / "screws", size=32, count=6, seed=0).root
+    path = tmp_path / "run.toml"
+    path.write_text('[data]\nroot = "screws"\n')
+    config = load_config(path)
+    assert config.palette().names[1] == "manipulated_front"
+    assert config.data["palette"] == "screws/dataset.toml"  # the resolved config says which
+    for spec in ("screws", "screws/dataset.toml"):  # the folder, or its dataset.toml
+        path.write_text(f'[data]\nroot = "screws"\npalette = "{spec}"\n')
+        assert load_config(path).palette() == config.palette()
+    (root / "dataset.toml").unlink()
+    path.write_text('[data]\nroot = "screws"\n')
+    with pytest.raises(ConfigError, match=r"data\.palette is not set and .*screws/dataset\.toml"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        ({"infer": {"tile_size": 64, "tile_overlap": 64}},
+         r"infer\.tile_overlap=64 must be smaller than infer\.tile_size=64"),
+        ({"train": {"clipvalue": 1.0, "clipnorm": 1.0}}, r"clipvalue and train\.clipnorm"),
+        ({"train": {"weight_decay": 0.01}}, r"weight_decay=0\.01 applies to optimizer adamw"),
+        ({"train": {"lr_schedule": "cosine"}}, r"set train\.reduce_lr_patience = 0"),
+        ({"train": {"learning_rate": 1e-4, "min_learning_rate": 1e-3}},
+         r"min_learning_rate=0\.001 is above train\.learning_rate=0\.0001"),
+        ({"model": {"input_shape": [64, 64, 1]}}, r"has 1 channels but data\.channels is 3"),
+        ({"model": {"input_shape": [64, 64, 3]}, "data": {"image_size": [32, 32]}},
+         r"input_shape \[64, 64, 3\] disagrees with data\.image_size \[32, 32\]"),
+        ({"data": {"image_size": [0, "a"]}}, r"image_size \[0, 'a'\] must be two positive"),
+        ({"data": {"class_weights": [1, 2]}}, r"class_weights has 2 values .* 6 classes"),
+        ({"data": {"class_weights": {"scratch": 3}}},
+         r"names unknown classes \['scratch'\]\. Did you mean: scratch_neck, scratch_head"),
+        ({"data": {"class_weights": [1, 1, 1, 1, 1, -1]}}, r"numbers >= 0"),
+    ],
+)  # fmt: skip
+def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sections, message):
+    data = {**MINIMAL, **sections}
+    data["data"] = {**MINIMAL["data"], **sections.get("data", {})}
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(data)
+
+
+def test_malformed_values_in_the_original_ini_are_named(tmp_path):
+    path = tmp_path / "bad.config"
+    path.write_text(ORIGINAL.replace('model         = "TensorFlowFlexUNet"', "model = {}"))
+    with pytest.raises(FlexsegError, match=r"\[model\] model = \{\} must be a str"):
+        load_config(path)
+    path.write_text(ORIGINAL.replace('loss           = "categorical_crossentropy"', "loss = []"))
+    with pytest.raises(FlexsegError, match=r"\[model\] loss = \[\] must be a str"):
+        load_config(path)

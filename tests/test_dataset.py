@@ -65,15 +65,21 @@ def test_pairs_by_stem_not_by_listing_position(tmp_path):
             lambda s: (s / "images" / "p3.png").write_bytes(b"junk"),
             r"1 unreadable file\(s\): p3\.png",
         ),
-        (lambda s: (s / "images" / "notes.txt").write_text("x"), r"unsupported type: notes\.txt"),
+        (
+            lambda s: (s / "images" / "notes.txt").write_text("x"),
+            r"unsupported type in images/ \(expected \.png.*\): notes\.txt",
+        ),
         (
             lambda s: Image.fromarray(np.zeros((32, 32), np.uint8)).save(s / "images" / "p4.jpg"),
-            r"stem\(s\) used twice: p4\.jpg and p4\.png",
+            r"stem\(s\) used twice in images/: p4\.jpg and p4\.png",
         ),
-        (lambda s: [f.unlink() for f in (s / "images").iterdir()], r"images: empty"),
+        (
+            lambda s: [f.unlink() for f in (s / "images").iterdir()],
+            r"1 empty folder\(s\) \(expected \.png.*\): images\.$",
+        ),
         (
             lambda s: [f.unlink() for f in (s / "masks").iterdir()] and (s / "masks").rmdir(),
-            "masks: folder not found",
+            r"1 folder\(s\) not found \(a split folder holds images/ and masks/\): masks",
         ),
     ],
 )

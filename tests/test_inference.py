@@ -53,6 +53,22 @@ def test_predictor_returns_the_original_size():
         Predictor(fixed, tile=64)
 
 
+def test_flip_tta_averages_the_prediction_with_its_flipped_predictions():
+    model = flexseg.build("flexunet_tiny")  # random weights: not symmetric under flips
+    image = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+
+    def predict(x):
+        return keras.ops.convert_to_numpy(model.predict_on_batch(x[None]))[0]
+
+    plain = predict(image)
+    mirrored = predict(np.ascontiguousarray(image[:, ::-1]))[:, ::-1]
+    upside_down = predict(np.ascontiguousarray(image[::-1]))[::-1]
+    averaged = Predictor(model, flip_tta=True)(image)
+    assert np.abs(mirrored - plain).max() > 1e-3  # so an average differs from the plain one
+    np.testing.assert_allclose(averaged, (plain + mirrored + upside_down) / 3, atol=1e-5)
+    assert np.abs(averaged - plain).max() > 1e-4
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("infer")

@@ -29,6 +29,7 @@ MODULES = [
     "flexseg.data.mvtec",
     "flexseg.data.augment",
     "flexseg.data.stats",
+    "flexseg.data.check",
 ]
 # absl's "I0000 00:00:...  123 file.cc:45] ..." lines and its pre-initialization notice.
 BACKEND_LOG = re.compile(r"^([IWEF]\d{4} \d\d:\d\d|WARNING: All log messages before absl)", re.M)

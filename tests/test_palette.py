@@ -90,9 +90,18 @@ def test_toml_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("classes", "message"),
     [
-        ([(0, "bg", (0, 0, 0)), (1, "a", (0, 0, 0))], r"duplicate color\(s\) \[\(0, 0, 0\)\]"),
-        ([(0, "bg", (0, 0, 0)), (0, "a", (1, 0, 0))], r"duplicate class id\(s\) \[0\]"),
-        ([(0, "bg", (0, 0, 0)), (1, "bg", (1, 0, 0))], r"duplicate class name\(s\) \['bg'\]"),
+        (
+            [(0, "bg", (0, 0, 0)), (1, "a", (0, 0, 0))],
+            r"color \(0, 0, 0\) is given twice \(ids 0 and 1\)",
+        ),
+        (
+            [(0, "bg", (0, 0, 0)), (0, "a", (1, 0, 0))],
+            r"class id 0 is given twice \(names 'bg' and 'a'\)",
+        ),
+        (
+            [(0, "bg", (0, 0, 0)), (1, "bg", (1, 0, 0))],
+            r"class name 'bg' is given twice \(ids 0 and 1\)",
+        ),
         ([(0, "bg", (0, 0, 0)), (2, "a", (1, 0, 0))], r"missing \[1\]"),
         ([(0, "bg", (0, 0, 300))], r"three integers 0\.\.255; got \(0, 0, 300\)"),
         ([(0, "", (0, 0, 0))], "non-empty name"),
@@ -130,3 +139,36 @@ def test_colors_array_is_read_only_copy():
     colors = palette.colors
     colors[0] = 7
     assert np.array_equal(palette.colors[0], [0, 0, 0])
+
+
+def test_a_color_given_twice_in_the_original_ini_is_named(tmp_path):
+    path = tmp_path / "train_eval_infer.config"
+    path.write_text("[mask]\nrgb_map = {(0,0,0):0, (0,255,0):1, (0,255,0):2}\n")
+    with pytest.raises(FlexsegError, match=r"color \(0, 255, 0\) is given twice \(ids 1 and 2\)"):
+        Palette.from_ini(path)
+
+
+def test_a_datasets_own_description_is_a_palette(tmp_path):
+    from flexseg.data.synthetic import write_dataset
+
+    root = write_dataset(tmp_path / "screws", size=32, count=3, seed=0).root
+    screw = Palette.load("mvtec_screw")
+    assert Palette.load(root / "dataset.toml") == screw  # beside its counts, seed, source
+    assert Palette.load(root) == screw  # the dataset folder itself
+    assert Palette.of_dataset(root) == Palette.of_dataset(root / "train") == screw
+    assert Palette.of_dataset(root, "mvtec_bottle").names[1] == "broken_large"
+    with pytest.raises(FlexsegError, match=r"no dataset\.toml in the dataset folder.*--palette"):
+        Palette.of_dataset(tmp_path)
+    with pytest.raises(FlexsegError, match=r"a folder, but it holds no dataset\.toml"):
+        Palette.load(tmp_path)
+    other = tmp_path / "palette.toml"  # a palette file keeps its strict keys
+    other.write_text("count = 3\n" + screw.to_toml())
+    with pytest.raises(FlexsegError, match=r"unknown key 'count'"):
+        Palette.load(other)
+
+
+def test_class_names_with_quotes_survive_the_toml_round_trip(tmp_path):
+    palette = Palette([(0, "back\\ground", (0, 0, 0)), (1, 'a "crack"', (9, 9, 9))])
+    path = tmp_path / "p.toml"
+    path.write_text(palette.to_toml())
+    assert Palette.load(path) == palette

@@ -1,9 +1,12 @@
 import ctypes
 import ctypes.util
+import os
 import platform
+import subprocess
+import sys
+import textwrap
 
 import keras
-import numpy as np
 import pytest
 
 from flexseg import runtime
@@ -33,21 +36,47 @@ def test_opt_out_leaves_the_allocator_alone(monkeypatch):
     assert runtime.speed_up_process() == []
 
 
-@glibc
-def test_large_blocks_come_from_the_heap_once_applied(monkeypatch):
-    monkeypatch.delenv(runtime.OPT_OUT, raising=False)
-    assert runtime.keep_freed_memory() is True
-    before = mmapped_bytes()
-    block = np.ones(64 * 2**20, dtype=np.uint8)  # 64 MiB: glibc would mmap it by default
-    assert mmapped_bytes() - before < 2**20
-    del block
+def in_fresh_process(code: str) -> str:
+    """Run `code` in a new interpreter (the allocator settings it makes end with it) and
+    return what it prints."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != runtime.OPT_OUT},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
 
 
 @glibc
-def test_applied_on_torch_only(monkeypatch):
-    monkeypatch.delenv(runtime.OPT_OUT, raising=False)
+def test_large_blocks_come_from_the_heap_once_applied():
+    printed = in_fresh_process("""
+        import numpy as np
+        from flexseg import runtime
+        from tests.test_runtime import mmapped_bytes
+        def mmapped_by_a_block():  # 64 MiB: glibc mmaps it by default
+            before = mmapped_bytes()
+            block = np.ones(64 * 2**20, dtype=np.uint8)
+            return mmapped_bytes() - before
+        default = mmapped_by_a_block()
+        applied = runtime.keep_freed_memory()
+        print(default, applied, mmapped_by_a_block())
+    """)
+    default, applied, after = printed.split()
+    assert int(default) >= 64 * 2**20  # the test can tell the two apart
+    assert applied == "True" and int(after) < 2**20
+
+
+@glibc
+def test_applied_on_torch_only():
+    printed = in_fresh_process("""
+        from flexseg import runtime
+        print(runtime.speed_up_process())
+    """)
     expected = ["keep_freed_memory"] if keras.backend.backend() == "torch" else []
-    assert runtime.speed_up_process() == expected
+    assert printed == repr(expected)
 
 
 @pytest.mark.parametrize("precision", runtime.PRECISIONS)

@@ -1,11 +1,15 @@
 """Training from a config: outputs, no overwriting, LR reduction, seeds, kill-and-resume."""
 
+import contextlib
 import json
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,7 +17,9 @@ import pytest
 from PIL import Image
 
 from flexseg.config import ConfigError, config_from_dict
+from flexseg.data.pairs import find_pairs
 from flexseg.data.synthetic import write_dataset
+from flexseg.errors import FlexsegError
 from flexseg.run.losses import get_loss
 from flexseg.train import train
 
@@ -94,44 +100,169 @@ def test_weight_decay_is_never_silently_ignored(data_root, tmp_path):
     assert np.isfinite(adamw["epochs"][-1]["loss"])
 
 
+@pytest.mark.parametrize(("decay", "expected"), [(0.5, 1 - 0.1 * 0.5), (None, 1 - 0.1 * 0.004)])
+def test_weight_decay_shrinks_the_weights_by_rate_times_decay(decay, expected):
+    from flexseg.run.optimizers import make_optimizer
+
+    settings = config_from_dict({
+        "data": {"root": "d", "palette": "mvtec_screw"},
+        "train": {"optimizer": "adamw", "weight_decay": decay, "learning_rate": 0.1},
+    }).train  # fmt: skip
+    optimizer = make_optimizer(settings)
+    weight = keras.Variable(np.ones((3,), np.float32))
+    # A zero gradient moves nothing in Adam's part: what changes is the decay alone.
+    optimizer.apply_gradients([(keras.ops.zeros((3,)), weight)])
+    assert keras.ops.convert_to_numpy(weight) == pytest.approx([expected] * 3, rel=1e-6)
+
+
 def test_loss_names():
     assert get_loss("cce").name == "cce" and get_loss("cce+dice").name == "cce_plus_dice"
-    with pytest.raises(Exception, match=r"unknown loss .dise..*Did you mean: dice"):
+    with pytest.raises(FlexsegError, match=r"unknown loss .dise..*Did you mean: dice"):
         get_loss("cce+dise")
 
 
-def test_killed_mid_epoch_then_resumed(data_root, tmp_path):
+class ResumeRecorder(keras.callbacks.Callback):
+    """What a resumed fit starts from (after BackupAndRestore, which runs before it) and the
+    epochs it runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_train_begin(self, logs=None):
+        self.iterations = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.weights = [keras.ops.convert_to_numpy(w) for w in self.model.weights]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch + 1)
+
+
+@pytest.fixture
+def recorded_resume(monkeypatch):
+    from flexseg.run.setup import RunSetup
+
+    recorder = ResumeRecorder()
+    original = RunSetup.run_callbacks
+    monkeypatch.setattr(RunSetup, "run_callbacks", lambda *a, **k: [*original(*a, **k), recorder])
+    return recorder
+
+
+def killed_run(data_root, tmp_path, epochs: int = 6) -> Path:
+    """The config of a run whose training process was killed just after its second
+    epoch's backup (or a later one) was written."""
     config = tmp_path / "run.toml"
     config.write_text(
         '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\n'
         f'[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
-        f'[train]\nepochs = 6\nbatch_size = 1\nrun_dir = "{tmp_path / "run"}"\n'
+        f'[train]\nepochs = {epochs}\nbatch_size = 1\nrun_dir = "{tmp_path / "run"}"\n'
         "patience = 0\nreduce_lr_patience = 0\nepoch_change_images = 0\n"
     )
     command = [sys.executable, "-m", "flexseg.train", str(config)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    history = tmp_path / "run" / "history.json"
+    state = tmp_path / "run" / "backup" / "training_metadata.json"
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
-        if history.is_file() and len(json.loads(history.read_text())["epochs"]) >= 2:
-            break
-        time.sleep(0.05)
+        with contextlib.suppress(OSError, ValueError):  # absent, or being written
+            if json.loads(state.read_text())["epoch"] >= 2:
+                break  # the second epoch's backup is complete: the third epoch begins
+        time.sleep(0.01)
     assert process.poll() is None, "the run ended before it could be interrupted"
-    time.sleep(0.3)  # into the next epoch
     process.send_signal(signal.SIGKILL)
     process.wait()
-    before = json.loads(history.read_text())["epochs"]
-    assert 2 <= len(before) < 6
+    return config
+
+
+def backup_of(config_path: Path, weights: Path, state: Path) -> tuple[int, list]:
+    """(epochs the backup holds, its weights loaded into the run's model)."""
+    from flexseg.config import load_config
+    from flexseg.run.setup import RunSetup
+
+    setup = RunSetup(load_config(config_path))
+    training, _ = setup.training_data()
+    model = setup.compiled_model(len(training), training.image_size)
+    named = config_path.with_name("backup.weights.h5")  # the name Keras reads weights by
+    shutil.copyfile(weights, named)
+    model.load_weights(named)
+    return json.loads(state.read_text())["epoch"], [w.numpy() for w in model.weights]
+
+
+def test_a_killed_run_resumes_from_its_backup(data_root, tmp_path, recorded_resume, capsys):
+    from flexseg.config import load_config
+
+    config_path = killed_run(data_root, tmp_path)
+    backup = tmp_path / "run" / "backup"
+    before = json.loads((tmp_path / "run" / "history.json").read_text())["epochs"]
+    backed_up, weights = backup_of(
+        config_path, backup / "latest.weights.h5", backup / "training_metadata.json"
+    )
+    assert 2 <= backed_up < 6 and len(before) >= backed_up
+    config = load_config(config_path)
+    after = train(config, verbose=0)["epochs"]
+    assert "Resuming the interrupted run" in capsys.readouterr().out
+    # Only the remaining epochs ran, from the backup's weights and optimizer step count.
+    assert recorded_resume.epochs == list(range(backed_up + 1, 7))
+    steps = math.ceil(len(find_pairs(data_root / "train")) / config.train["batch_size"])
+    assert recorded_resume.iterations == backed_up * steps
+    for restored, saved in zip(recorded_resume.weights, weights, strict=True):
+        np.testing.assert_array_equal(restored, saved)
+    assert [row["epoch"] for row in after] == [1, 2, 3, 4, 5, 6]
+    assert after[:backed_up] == before[:backed_up]  # finished epochs' logs kept as they were
+
+
+def test_a_kill_while_the_backup_is_written_resumes_from_the_one_before(
+    data_root, tmp_path, recorded_resume, capsys
+):
+    from flexseg.config import load_config
+
+    config_path = killed_run(data_root, tmp_path)
+    backup = tmp_path / "run" / "backup"
+    previous, weights = backup_of(
+        config_path, backup / "latest.weights.h5.bkp", backup / "training_metadata.json.bkp"
+    )
+    # Cut both files of the latest pair, as a kill in the middle of writing them would.
+    for name in ("latest.weights.h5", "training_metadata.json"):
+        path = backup / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    train(load_config(config_path), verbose=0)
+    assert "from the backup before its last (cut)" in capsys.readouterr().out
+    assert recorded_resume.epochs == list(range(previous + 1, 7))
+    for restored, saved in zip(recorded_resume.weights, weights, strict=True):
+        np.testing.assert_array_equal(restored, saved)
+
+
+def test_a_run_killed_before_its_first_backup_starts_again(data_root, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\n'
+        f'[data]\nroot = "{data_root}"\n'
+        f'[train]\nepochs = 1\nbatch_size = 1\nrun_dir = "{tmp_path / "run"}"\n'
+    )
+    command = [sys.executable, "-m", "flexseg.train", str(config)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tmp_path / "run" / "config.toml").exists():
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)  # the run folder exists; no epoch has finished
+    process.wait()
+    assert not (tmp_path / "run" / "backup").exists()
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Resuming" in result.stdout
-    after = json.loads(history.read_text())["epochs"]
-    assert [row["epoch"] for row in after] == [1, 2, 3, 4, 5, 6]
-    for old, new in zip(before, after, strict=False):
-        if old["epoch"] < len(before):  # epochs finished before the kill are kept as they were
-            assert old == new
-    assert np.isfinite(after[-1]["loss"])
+    assert "Starting again" in result.stdout and "stopped before its first backup" in result.stdout
+    assert (tmp_path / "run" / "last.keras").is_file()
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "already holds a run's results" in again.stderr
+
+
+def test_a_run_folder_with_other_files_is_not_cleared(data_root, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("# an earlier attempt\n")
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match=r"stopped before its first backup, and also notes\.txt"):
+        train(run_config(data_root, run, epochs=1), verbose=0)
+    assert (run / "notes.txt").read_text() == "mine"
 
 
 def test_cosine_schedule_decays_and_refuses_a_plateau_reducer(data_root, tmp_path):
@@ -181,7 +312,8 @@ def test_precision_auto_is_the_default_and_resolves_per_backend(
     config = run_config(data_root, tmp_path / "run", epochs=1)
     assert config.train["precision"] == "auto"
     train(config, verbose=0)
-    expected = runtime.resolve_precision("auto")
+    # A CPU with native bfloat16 and no GPU (as in CI): bfloat16 on TensorFlow only.
+    expected = "mixed_bfloat16" if keras.backend.backend() == "tensorflow" else "float32"
     assert built[0].get_layer("enc0_conv1").dtype_policy.name == expected
     assert keras.config.dtype_policy().name == "float32"
 

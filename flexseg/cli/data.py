@@ -1,4 +1,4 @@
-"""Dataset tools: synthetic, mvtec, augment, stats (flexseg data TOOL --help)."""
+"""Dataset tools: synthetic, mvtec, augment, stats, check (flexseg data TOOL --help)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flexseg.cli import common
 DESCRIPTION = __doc__
 # A bad --split or number is a ValueError from the tools' parsers: one line too.
 ERRORS = (*common.USER_ERRORS, ValueError)
+PALETTE_HELP = "palette preset, TOML or ini file (default: the dataset's dataset.toml)"
 
 
 def _synthetic(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +73,7 @@ def run_mvtec(args: argparse.Namespace) -> int:
 def _augment(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in", dest="source", required=True, type=Path, help="dataset root")
     parser.add_argument("--out", required=True, type=Path, help="new or empty output folder")
-    parser.add_argument("--palette", required=True, help="palette preset, TOML or ini file")
+    parser.add_argument("--palette", help=PALETTE_HELP)
     parser.add_argument("--splits", default="train,valid", help="splits to augment")
     parser.add_argument(
         "--ops",
@@ -109,7 +110,7 @@ def run_augment(args: argparse.Namespace) -> int:
     counts = augment_dataset(
         args.source,
         args.out,
-        Palette.load(args.palette),
+        Palette.of_dataset(args.source, args.palette),
         transforms,
         splits=tuple(s for s in args.splits.split(",") if s),
         progress=True,
@@ -124,7 +125,7 @@ def _floats(text: str) -> list[float]:
 
 def _stats(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", type=Path, help="dataset root, or one split folder")
-    parser.add_argument("--palette", required=True, help="palette preset, TOML or ini file")
+    parser.add_argument("--palette", help=PALETTE_HELP)
     parser.add_argument("--json", required=True, type=Path, help="write the statistics here")
     parser.add_argument("--plot", type=Path, help="write a PNG bar chart here")
     parser.add_argument("--mask-format", choices=("color", "index"), default="color")
@@ -135,12 +136,46 @@ def run_stats(args: argparse.Namespace) -> int:
     from flexseg.data.stats import dataset_stats, plot_stats
     from flexseg.outputs import write_text_atomically
 
-    stats = dataset_stats(args.root, Palette.load(args.palette), args.mask_format)
+    stats = dataset_stats(args.root, Palette.of_dataset(args.root, args.palette), args.mask_format)
     write_text_atomically(args.json, json.dumps(stats, indent=2) + "\n")
     if args.plot:
         plot_stats(stats, args.plot)
     for split, data in stats["splits"].items():
         print(f"{split}: {data['images']} images, {data['off_palette_pixels']} off-palette pixels")
+    return 0
+
+
+def _check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", type=Path, help="dataset root holding train/, valid/, test/")
+    parser.add_argument("--palette", help=PALETTE_HELP)
+    parser.add_argument("--splits", help="comma-separated splits (default: those present)")
+    parser.add_argument("--mask-format", choices=("color", "index"), default="color")
+    parser.add_argument(
+        "--off-palette",
+        choices=("error", "nearest", "ignore"),
+        default="error",
+        help="colors of no class: a problem (default), or what data.off_palette would do",
+    )
+    parser.add_argument(
+        "--one-size", action="store_true", help="also require one image size per split"
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from flexseg.data.check import check_dataset
+    from flexseg.data.palette import Palette
+
+    report = check_dataset(
+        args.root,
+        Palette.of_dataset(args.root, args.palette),
+        splits=[s for s in args.splits.split(",") if s] if args.splits else None,
+        mask_format=args.mask_format,
+        off_palette=args.off_palette,
+        one_size=args.one_size,
+        progress=True,
+    )
+    report.raise_on_problems()
+    print(report.message())
     return 0
 
 
@@ -162,6 +197,12 @@ TOOLS = {
         run_augment,
     ),
     "stats": ("Class statistics of a dataset, as JSON and a bar chart.", _stats, run_stats),
+    "check": (
+        "Check every image and mask before training: pairing, decoding, sizes, colors; "
+        "exit status 2 listing every problem.",
+        _check,
+        run_check,
+    ),
 }
 
 

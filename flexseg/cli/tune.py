@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flexseg.cli import common
 from flexseg.config.schema import OBJECTIVES, TUNERS
-from flexseg.config.toml_writer import value_text
+from flexseg.toml_text import toml_value
 
 DESCRIPTION = __doc__
 EPILOG = """examples:
@@ -59,7 +59,7 @@ def tune_overrides(args: argparse.Namespace) -> list[str]:
         "objective": args.objective,
         "constraints": args.constraints,
     }
-    return [f"tune.{key}={value_text(value)}" for key, value in values.items() if value is not None]
+    return [f"tune.{key}={toml_value(value)}" for key, value in values.items() if value is not None]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flexseg.config.cross_checks import check_across_keys
 from flexseg.config.schema import REQUIRED, SCHEMA, Key
 from flexseg.config.search_section import check_search_section
-from flexseg.data.palette import Palette
+from flexseg.data.palette import DATASET_FILE, Palette
 from flexseg.errors import FlexsegError
 from flexseg.models.catalogue import registry
 from flexseg.suggest import did_you_mean
@@ -67,7 +68,8 @@ class Config:
         return self.path(self.train["run_dir"])
 
     def palette(self) -> Palette:
-        """data.palette (inline classes, a dataset preset, or a TOML / ini file), parsed once."""
+        """data.palette (inline classes, a dataset preset, a TOML / ini file or a dataset
+        folder; by default data.root's dataset.toml), parsed once."""
         if self._palette is None:
             self._palette = self._parse_palette()
         return self._palette
@@ -82,7 +84,8 @@ class Config:
                     f"{self.source}: data.palette entries need id, name and color; {error!r}."
                 ) from None
             return Palette(classes, source=f"{self.source} data.palette")
-        return Palette.load(self.path(spec) if Path(spec).suffix else spec)
+        path = self.path(spec)  # a file, or a dataset folder; else a preset's name
+        return Palette.load(path if Path(spec).suffix or (path / DATASET_FILE).is_file() else spec)
 
     def model_settings(self) -> dict[str, Any]:
         """The [model] settings without `name`."""
@@ -161,6 +164,8 @@ def config_from_dict(
                 values[key] = copy.deepcopy(spec.default)
         sections[section] = values
     config = Config(**sections, source=source)
+    if config.data["palette"] is None:
+        config.data["palette"] = _dataset_palette(config)
     try:
         palette = config.palette()
     except ConfigError:
@@ -173,7 +178,22 @@ def config_from_dict(
         except FlexsegError as error:
             raise ConfigError(f"{source}: model.num_classes: {error}") from None
     check_search_section(config.tune, config.model["name"], source)
+    check_across_keys(config)
     return config
+
+
+def _dataset_palette(config: Config) -> str:
+    """The palette of a config without data.palette: data.root's dataset.toml, written as a
+    path beside data.root so that the resolved config says which palette was used."""
+    written = str(Path(config.data["root"]) / DATASET_FILE)
+    if not config.path(written).is_file():
+        raise ConfigError(
+            f"{config.source}: data.palette is not set and {config.path(written)} does not "
+            "exist. Set data.palette (a preset such as mvtec_screw, a palette TOML or ini "
+            "file, or inline [[data.palette]] classes), or point data.root at a dataset "
+            "written by flexseg data synthetic or flexseg data mvtec (they write dataset.toml)."
+        )
+    return written
 
 
 def _model_section(given: dict[str, Any], source: str) -> dict[str, Any]:

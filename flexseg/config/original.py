@@ -52,10 +52,14 @@ def read_original(path: Path) -> dict[str, dict[str, Any]]:
         raise FlexsegError(f"{path}: cannot read the ini config: {error}") from error
     values: dict[str, dict[str, Any]] = {}
     for section in parser.sections():
-        for key, text in parser.items(section):
+        try:
+            items = parser.items(section)
+        except configparser.Error as error:
+            raise FlexsegError(f"{path}: [{section}]: {error}") from None
+        for key, text in items:
             try:
                 value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 raise FlexsegError(
                     f"{path}: [{section}] {key} = {text!r} is not a Python literal "
                     "(numbers, quoted strings, tuples, lists, dicts, True/False)."
@@ -72,14 +76,20 @@ def convert_original(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[
     warnings: list[str] = []
     used: set[tuple[str, str]] = set()
 
-    def take(section: str, key: str, default: Any = None) -> Any:
-        if key in old.get(section, {}):
-            used.add((section, key))
-            return old[section][key]
-        return default
+    def take(section: str, key: str, default: Any = None, expect: tuple[type, ...] = ()) -> Any:
+        """The value of [section] key (marked used), checked to be one of `expect`'s types."""
+        if key not in old.get(section, {}):
+            return default
+        used.add((section, key))
+        value = old[section][key]
+        wrong_bool = isinstance(value, bool) and bool not in expect
+        if expect and (wrong_bool or not isinstance(value, expect)):
+            names = " or ".join(t.__name__ for t in expect)
+            raise FlexsegError(f"{path}: [{section}] {key} = {value!r} must be a {names}.")
+        return value
 
     model, data, train, infer = new["model"], new["data"], new["train"], new["infer"]
-    class_name = take("model", "model", "TensorFlowFlexUNet")
+    class_name = take("model", "model", "TensorFlowFlexUNet", (str,))
     if class_name not in ARCHITECTURES:
         raise FlexsegError(
             f"{path}: [model] model = {class_name!r} is not one of the original's models "
@@ -99,23 +109,26 @@ def convert_original(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[
             )
             continue
         model[key] = list(value) if isinstance(value, tuple) else value
-    height, width = take("model", "image_height"), take("model", "image_width")
+    height, width = (
+        take("model", "image_height", None, (int,)),
+        take("model", "image_width", None, (int,)),
+    )
     if height is not None and width is not None:
         data["image_size"] = [height, width]
-    channels = take("model", "image_channels")
+    channels = take("model", "image_channels", None, (int,))
     if channels is not None:
         data["channels"] = channels
 
-    optimizer = take("model", "optimizer")
+    optimizer = take("model", "optimizer", None, (str,))
     if optimizer is not None:
         train["optimizer"] = str(optimizer).lower()
     for key in ("learning_rate", "clipvalue"):
         if take("model", key) is not None:
             train[key] = old["model"][key]
-    loss = take("model", "loss")
+    loss = take("model", "loss", None, (str,))
     if loss is not None:
         train["loss"] = LOSSES.get(loss, loss)
-    metrics = take("model", "metrics", [])
+    metrics = take("model", "metrics", [], (list, tuple))
     if "dice_coef_multiclass" in metrics:
         train["legacy_dice_metric"] = True
         warnings.append(
@@ -126,14 +139,14 @@ def convert_original(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[
     for key in ("epochs", "batch_size", "patience"):
         if take("train", key) is not None:
             train[key] = old["train"][key]
-    if take("train", "learning_rate_reducer", False):
+    if take("train", "learning_rate_reducer", False, (bool, int)):
         train["reduce_lr_factor"] = take("train", "reducer_factor", 0.5)
         train["reduce_lr_patience"] = take("train", "reducer_patience", 4)
     else:
         train["reduce_lr_patience"] = 0
         for key in ("reducer_factor", "reducer_patience"):
             take("train", key)
-    if take("train", "epoch_change_infer", False):
+    if take("train", "epoch_change_infer", False, (bool, int)):
         train["epoch_change_images"] = take("train", "num_infer_images", 6)
     else:
         train["epoch_change_images"] = 0
@@ -161,7 +174,7 @@ def convert_original(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[
     take("mask", "mask_datatype")
     take("dataset", "class_name")
     if take("model", "generator", False):
-        data["augmentation"] = _augmentation(old, take, warnings)
+        data["augmentation"] = _augmentation(path, old, take, warnings)
 
     for section, keys in old.items():
         for key in keys:
@@ -171,7 +184,9 @@ def convert_original(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[
 
 
 def _dataset_root(path, old, take, warnings) -> str:
-    images = take("train", "images_dir") or take("train", "image_datapath")
+    images = take("train", "images_dir", None, (str,)) or take(
+        "train", "image_datapath", None, (str,)
+    )
     take("train", "masks_dir")
     take("train", "mask_datapath")
     for section in ("valid", "test"):
@@ -199,13 +214,15 @@ def _palette(path, take) -> list[dict[str, Any]]:
     return [{"id": c.id, "name": c.name, "color": list(c.color)} for c in palette.classes]
 
 
-def _augmentation(old, take, warnings) -> dict[str, Any]:
+def _augmentation(path, old, take, warnings) -> dict[str, Any]:
     augmentation: dict[str, Any] = {}
     if take("augmentor", "hflip", False):
         augmentation["hflip"] = True
     if take("augmentor", "vflip", False):
         augmentation["vflip"] = True
-    angles = take("augmentor", "angles", [])
+    angles = take("augmentor", "angles", [], (list, tuple))
+    if any(isinstance(a, bool) or not isinstance(a, int | float) for a in angles):
+        raise FlexsegError(f"{path}: [augmentor] angles = {angles!r} must be numbers (degrees).")
     if take("augmentor", "rotation", False) and angles:
         if all(angle % 90 == 0 for angle in angles):
             augmentation["rot90"] = True

@@ -41,7 +41,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "data": {
         "root": Key(STR, REQUIRED, "dataset root holding train/, valid/, test/"),
-        "palette": Key(STR + LIST, REQUIRED, "preset name, TOML/ini path, or inline classes"),
+        "palette": Key(
+            STR + LIST,
+            None,
+            "preset name, TOML/ini path, dataset folder, or inline classes "
+            "(default: the dataset.toml in data.root)",
+            nullable=True,
+        ),
         "image_size": Key(LIST, None, "[height, width] to resize to", length=2, nullable=True),
         "channels": Key(INT, 3, "1 (gray) or 3 (RGB)", choices=(1, 3)),
         "scale": Key(STR, "raw", "raw 0-255 pixels or unit 0-1", choices=("raw", "unit")),

@@ -1,6 +1,6 @@
 """Data: palettes, mask decoding and overlays (shared), the online pipeline that feeds
-`model.fit` (`pipeline/`), and the offline tools `synthetic`, `mvtec`, `augment` and `stats`
-(`python -m flexseg.data.TOOL`, `flexseg data TOOL`).
+`model.fit` (`pipeline/`), and the offline tools `synthetic`, `mvtec`, `augment`, `stats`
+and `check` (`python -m flexseg.data.TOOL`, `flexseg data TOOL`).
 
 Example:
     >>> from flexseg.data import Palette

@@ -23,10 +23,10 @@ from scipy import ndimage
 from flexseg.data.images import read_image
 from flexseg.data.masks import MaskDecoder, colorize
 from flexseg.data.pairs import find_pairs
-from flexseg.data.palette import Palette
+from flexseg.data.palette import DATASET_FILE, Palette
 from flexseg.data.splits import SPLITS
 from flexseg.errors import FlexsegError
-from flexseg.outputs import save_png, staged_folder
+from flexseg.outputs import save_png, staged_folder, write_text_atomically
 from flexseg.progress import progress as progress_bar
 
 OPERATIONS = ("hflip", "vflip", "rotate", "shrink", "shear", "elastic", "barrel")
@@ -174,6 +174,18 @@ def augment_dataset(
                     )
                     save_png(staging / part / "masks" / name, colorize(new_labels, palette))
                     counts[part] += 1
+        write_text_atomically(
+            staging / DATASET_FILE,
+            palette.describe_dataset(
+                "python -m flexseg.data.augment",
+                {
+                    "augmented_from": str(source.resolve()),
+                    "operations": list(transforms),
+                    "augmented_splits": [part for part in present if part in splits],
+                },
+                {part: {"images": n} for part, n in counts.items()},
+            ),
+        )
     return counts
 
 

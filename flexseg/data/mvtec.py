@@ -23,7 +23,7 @@ from PIL import Image
 
 from flexseg.data.masks import colorize
 from flexseg.data.pairs import SHOWN
-from flexseg.data.palette import Palette
+from flexseg.data.palette import DATASET_FILE, Palette
 from flexseg.data.splits import SPLITS, stratified_split
 from flexseg.errors import FlexsegError
 from flexseg.outputs import save_png, staged_folder, write_text_atomically
@@ -108,8 +108,12 @@ def convert(
             save_png(staging / part / "masks" / f"{stem}.png", colorize(labels, palette))
             counts[part][source.kind] += 1
         write_text_atomically(
-            staging / "dataset.toml",
-            _provenance(root, category, include_good, split, seed, counts) + palette.to_toml(),
+            staging / DATASET_FILE,
+            palette.describe_dataset(
+                "python -m flexseg.data.mvtec",
+                _provenance(root, category, include_good, split, seed),
+                {part: counts[part] for part in SPLITS},
+            ),
         )
     return counts
 
@@ -129,23 +133,16 @@ def _labels(source: Source, palette: Palette) -> np.ndarray:
     return np.where(binary, palette.names.index(source.kind), 0).astype(np.uint8)
 
 
-def _provenance(root, category, include_good, split, seed, counts) -> str:
-    lines = [
-        "# Written by python -m flexseg.data.mvtec",
-        f'source = "MVTec AD, {Path(root).resolve()}"',
-        f'category = "{category}"',
-        f"include_good = {str(include_good).lower()}",
-        f"split = {list(split)}",
-        f"split_seed = {seed}",
-        'split_note = "per source image, stratified by defect type, before any augmentation"',
-        'license = "CC BY-NC-SA 4.0 (MVTec AD)"',
-        "",
-    ]
-    for part in SPLITS:
-        lines.append(f"[counts.{part}]")
-        lines += [f"{kind} = {n}" for kind, n in sorted(counts[part].items())]
-        lines.append("")
-    return "\n".join(lines) + "\n"
+def _provenance(root, category, include_good, split, seed) -> dict:
+    return {
+        "source": f"MVTec AD, {Path(root).resolve()}",
+        "category": category,
+        "include_good": include_good,
+        "split": list(split),
+        "split_seed": seed,
+        "split_note": "per source image, stratified by defect type, before any augmentation",
+        "license": "CC BY-NC-SA 4.0 (MVTec AD)",
+    }
 
 
 if __name__ == "__main__":  # python -m flexseg.data.mvtec: the same as flexseg data mvtec

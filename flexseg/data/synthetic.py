@@ -35,8 +35,8 @@ import numpy as np
 from scipy import ndimage
 
 from flexseg.data.masks import colorize
-from flexseg.data.palette import Palette
-from flexseg.data.splits import check_fractions, stratified_split
+from flexseg.data.palette import DATASET_FILE, Palette
+from flexseg.data.splits import SPLITS, check_fractions, stratified_split
 from flexseg.errors import FlexsegError
 from flexseg.outputs import save_png, staged_folder, write_text_atomically
 from flexseg.progress import progress as progress_bar
@@ -241,11 +241,19 @@ def write_dataset(
     with staged_folder(out) as staging:
         _write_layouts(staging, samples, assignment, palette, written, progress)
         write_text_atomically(
-            staging / "dataset.toml",
-            "# Written by python -m flexseg.data.synthetic\n"
-            f'name = "synthetic_screw"\nsize = {size}\ncount = {count}\nseed = {seed}\n'
-            f"split = {list(split)}\n"
-            'palette = "mvtec_screw"\n\n' + palette.to_toml(),
+            staging / DATASET_FILE,
+            palette.describe_dataset(
+                "python -m flexseg.data.synthetic",
+                {
+                    "name": "synthetic_screw",
+                    "size": size,
+                    "count": count,
+                    "seed": seed,
+                    "split": list(split),
+                    "palette": "mvtec_screw",
+                },
+                {part: written.counts.get(part, {}) for part in SPLITS},
+            ),
         )
     return written
 

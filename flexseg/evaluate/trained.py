@@ -31,6 +31,7 @@ def score_split(model: keras.Model, split: SegmentationDataset) -> dict:
 def evaluate_run(config: Config, checkpoint: str | Path | None = None) -> dict:
     """Score a trained model on eval.split; writes the reports into the run folder."""
     setup = RunSetup(config)
+    setup.check_data((config.eval["split"],))
     model = setup.trained_model(checkpoint)
     result = score_split(model, setup.evaluation_data(model))
     result["checkpoint"] = str(setup.checkpoint(checkpoint))

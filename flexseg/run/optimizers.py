@@ -14,18 +14,12 @@ from typing import Any
 
 import keras
 
-from flexseg.config import ConfigError
-
 
 def learning_rate(settings: Mapping[str, Any], steps_per_epoch: int):
-    """A float, or a cosine decay to 1% over train.epochs (exclusive with reduce-on-plateau)."""
+    """A float, or a cosine decay to 1% over train.epochs (the config refuses it with
+    reduce-on-plateau: flexseg.config.cross_checks)."""
     if settings["lr_schedule"] == "constant":
         return settings["learning_rate"]
-    if settings["reduce_lr_patience"]:
-        raise ConfigError(
-            'train.lr_schedule = "cosine" sets the learning rate at every step, so '
-            "train.reduce_lr_patience cannot also change it; set train.reduce_lr_patience = 0."
-        )
     return keras.optimizers.schedules.CosineDecay(
         settings["learning_rate"], decay_steps=settings["epochs"] * steps_per_epoch, alpha=0.01
     )
@@ -43,10 +37,5 @@ def make_optimizer(
             learning_rate=rate,
             weight_decay=0.004 if decay is None else decay,
             **clipping,
-        )
-    if decay is not None:
-        raise ConfigError(
-            f"train.weight_decay={decay} applies to optimizer adamw only; set "
-            'train.optimizer = "adamw" or remove train.weight_decay.'
         )
     return keras.optimizers.Adam(learning_rate=rate, **clipping)

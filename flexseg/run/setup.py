@@ -30,6 +30,7 @@ import keras
 
 import flexseg
 from flexseg.config import Config, ConfigError
+from flexseg.data.check import check_dataset
 from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.errors import FlexsegError
 from flexseg.metrics.training import training_metrics
@@ -75,6 +76,21 @@ class RunSetup:
             **settings,
         }
         return SegmentationDataset(self.config.data_root, split=split, **arguments)
+
+    def check_data(self, splits: tuple[str, ...], progress: bool = False) -> None:
+        """Check every pair of `splits` in full before long work starts (flexseg.data.check);
+        raises a DataError listing all the problems found."""
+        data = self.config.data
+        check_dataset(
+            self.config.data_root,
+            self.palette,
+            splits=splits,
+            mask_format=data["mask_format"],
+            off_palette=data["off_palette"],
+            channels=data["channels"],
+            one_size=data["image_size"] is None,
+            progress=progress,
+        ).raise_on_problems()
 
     def training_data(self) -> tuple[SegmentationDataset, SegmentationDataset]:
         """(train, valid) as `model.fit` takes them: the training split shuffled and augmented,

@@ -19,27 +19,89 @@ from flexseg.outputs import write_text_atomically
 from flexseg.run.setup import BACKUP, RunSetup
 from flexseg.runtime import speed_up_process
 
+# What a run writes into its folder before it finishes; a run that stopped before its first
+# backup leaves only these, and starts again.
+RUN_OUTPUTS = (
+    "config.toml", "history.json", "best.keras", "train_losses.csv", "train_losses.png",
+    "train_metrics.csv", "train_metrics.png", "epoch_change", "tensorboard",
+)  # fmt: skip
+# Keras's BackupAndRestore writes these two at every epoch's end, after copying the previous
+# pair to NAME.bkp (double_checkpoint).
+BACKUP_WEIGHTS, BACKUP_STATE = "latest.weights.h5", "training_metadata.json"
 
-def prepare_run_dir(config: Config) -> tuple[Path, bool]:
-    """Create the run folder, or resume an interrupted run; never overwrite a finished one."""
+
+def run_dir_state(config: Config) -> str:
+    """ "new", "resume" (an interrupted run's backup is there) or "restart" (an earlier run
+    stopped before its first backup); raises when the folder holds a finished run, another
+    config's interrupted run, or files that are not a run's. Changes nothing."""
     run_dir = config.run_dir
     saved = run_dir / "config.toml"
-    resolved = dumps(config.to_dict())
-    if (run_dir / BACKUP).is_dir():
-        if saved.is_file() and saved.read_text() != resolved:
+    if any((run_dir / BACKUP).glob(f"{BACKUP_WEIGHTS}*")):
+        if saved.is_file() and saved.read_text() != dumps(config.to_dict()):
             raise ConfigError(
                 f"{run_dir}: holds an interrupted run started with a different config "
                 f"({saved}); rerun with that config to resume, or choose another train.run_dir."
             )
-        return run_dir, True
-    if run_dir.exists() and any(run_dir.iterdir()):
+        return "resume"
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return "new"
+    if (run_dir / "last.keras").exists() or not saved.is_file():
         raise ConfigError(
             f"{run_dir}: already holds a run's results; choose another train.run_dir "
             "(e.g. --set train.run_dir=runs/new) so they are not overwritten."
         )
+    foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in (*RUN_OUTPUTS, BACKUP))
+    if foreign:
+        raise ConfigError(
+            f"{run_dir}: holds a run that stopped before its first backup, and also "
+            f"{', '.join(foreign[:5])}; move those away or choose another train.run_dir."
+        )
+    return "restart"
+
+
+def usable_backup(folder: Path) -> str:
+    """Make the backup in `folder` one that Keras can resume from; returns what was done:
+    "latest", "previous" (a kill cut the latest pair while it was written: the pair before
+    takes its place) or "none" (neither pair reads: the backup is removed)."""
+    latest = (folder / BACKUP_WEIGHTS, folder / BACKUP_STATE)
+    previous = tuple(path.with_name(path.name + ".bkp") for path in latest)
+    if _readable(*latest):
+        return "latest"
+    if _readable(*previous):
+        for source, target in zip(previous, latest, strict=True):
+            shutil.copyfile(source, target)
+        return "previous"
+    shutil.rmtree(folder)
+    return "none"
+
+
+def _readable(weights: Path, state: Path) -> bool:
+    import h5py
+
+    try:
+        json.loads(state.read_text())["epoch"]
+        with h5py.File(weights, "r"):
+            return True
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def prepare_run_dir(config: Config, state: str) -> Path:
+    """Create the run folder (`state` from `run_dir_state`); a restart first removes what
+    the earlier attempt wrote."""
+    run_dir = config.run_dir
+    if state == "resume":
+        return run_dir
+    if state == "restart":
+        for name in (*RUN_OUTPUTS, BACKUP):
+            path = run_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(saved, resolved)
-    return run_dir, False
+    write_text_atomically(run_dir / "config.toml", dumps(config.to_dict()))
+    return run_dir
 
 
 def best_score_so_far(run_dir: Path) -> float | None:
@@ -55,15 +117,24 @@ def train(config: Config, verbose: int | str = "auto") -> dict:
     """Train, log and checkpoint into train.run_dir; returns the history of all epochs."""
     speed_up_process()
     keras.utils.set_random_seed(config.train["seed"])
-    run_dir, resuming = prepare_run_dir(config)
+    state = run_dir_state(config)
     setup = RunSetup(config)
+    setup.check_data(("train", "valid"), progress=verbose != 0)
+    run_dir = prepare_run_dir(config, state)
+    backup = usable_backup(run_dir / BACKUP) if state == "resume" else "none"
+    resuming = backup != "none"
     training, validation = setup.training_data()
     if verbose != 0 and setup.precision != config.train["precision"]:
         print(f"train.precision = {config.train['precision']!r}: training in {setup.precision}")
     model = setup.compiled_model(len(training), training.image_size)
     best_so_far = best_score_so_far(run_dir) if resuming else None
     if resuming:
-        print(f"Resuming the interrupted run in {run_dir}")
+        which = "its last backup" if backup == "latest" else "the backup before its last (cut)"
+        print(f"Resuming the interrupted run in {run_dir} from {which}")
+    elif state == "resume":
+        print(f"Starting again in {run_dir}: its backups could not be read")
+    elif state == "restart":
+        print(f"Starting again in {run_dir}: the run there stopped before its first backup")
     model.fit(
         training,
         validation_data=validation,

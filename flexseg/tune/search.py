@@ -165,6 +165,7 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
     keras.utils.set_random_seed(config.train["seed"])
     out = Path(out) if out else config.run_dir / "tuning"
     setup = RunSetup(config)
+    setup.check_data(("train", "valid"), progress=verbose != 0)
     image_size = setup.dataset("train").image_size
     space = SearchSpace(config, image_size)
     hypermodel = make_hypermodel(setup, space, image_size)

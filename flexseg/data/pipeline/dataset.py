@@ -212,22 +212,10 @@ def _common_size(pairs: list[Pair], folder: Path) -> tuple[int, int]:
 def _class_weights(weights, palette: Palette) -> np.ndarray | None:
     if weights is None:
         return None
-    if isinstance(weights, Mapping):
-        unknown = [name for name in weights if name not in palette.names]
-        if unknown:
-            raise FlexsegError(
-                f"class_weights name unknown classes {unknown}; classes: {palette.names}."
-            )
-        values = [float(weights.get(name, 1.0)) for name in palette.names]
-    else:
-        values = [float(w) for w in weights]
-        if len(values) != palette.num_classes:
-            raise FlexsegError(
-                f"class_weights has {len(values)} values but the palette has "
-                f"{palette.num_classes} classes ({', '.join(palette.names)})."
-            )
-    if any(v < 0 for v in values):
-        raise FlexsegError(f"class_weights must be >= 0; got {values}.")
+    try:
+        values = palette.weights(weights)
+    except FlexsegError as error:
+        raise FlexsegError(f"class_weights {error}") from None
     table = np.ones(256, np.float32)
     table[: len(values)] = values
     return table

@@ -1,0 +1,93 @@
+"""The checks of a config that involve two keys or more: they run when the config loads, so
+a run never starts with settings that its later steps would refuse.
+
+Example:
+    >>> from flexseg.config import ConfigError, config_from_dict
+    >>> try:
+    ...     config_from_dict({"data": {"root": "d", "palette": "mvtec_screw"},
+    ...                       "infer": {"tile_size": 64, "tile_overlap": 64}})
+    ... except ConfigError as error:
+    ...     print(str(error).split(": ", 1)[1][:60])
+    infer.tile_overlap=64 must be smaller than infer.tile_size=6
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flexseg.errors import FlexsegError
+
+if TYPE_CHECKING:
+    from flexseg.config.loader import Config
+
+
+def check_across_keys(config: Config) -> None:
+    """Raise a ConfigError naming the first pair of keys that cannot work together."""
+    from flexseg.config.loader import ConfigError
+
+    for problem in (_train(config.train), _infer(config.infer), _data(config)):
+        if problem:
+            raise ConfigError(f"{config.source}: {problem}")
+
+
+def _train(train: dict) -> str | None:
+    if train["weight_decay"] is not None and train["optimizer"] != "adamw":
+        return (
+            f"train.weight_decay={train['weight_decay']} applies to optimizer adamw only; set "
+            'train.optimizer = "adamw" or remove train.weight_decay.'
+        )
+    if train["lr_schedule"] == "cosine" and train["reduce_lr_patience"]:
+        return (
+            'train.lr_schedule = "cosine" sets the learning rate at every step, so '
+            "train.reduce_lr_patience cannot also change it; set train.reduce_lr_patience = 0."
+        )
+    if train["clipvalue"] is not None and train["clipnorm"] is not None:
+        return (
+            "train.clipvalue and train.clipnorm are both set; Keras clips one way only: "
+            "remove one of them."
+        )
+    if train["reduce_lr_patience"] and train["min_learning_rate"] > train["learning_rate"]:
+        return (
+            f"train.min_learning_rate={train['min_learning_rate']:g} is above "
+            f"train.learning_rate={train['learning_rate']:g}, so the rate could never be "
+            "reduced; lower train.min_learning_rate."
+        )
+    return None
+
+
+def _infer(infer: dict) -> str | None:
+    tile, overlap = infer["tile_size"], infer["tile_overlap"]
+    if tile is not None and overlap >= tile:
+        return (
+            f"infer.tile_overlap={overlap} must be smaller than infer.tile_size={tile} "
+            "(tiles would not advance); lower infer.tile_overlap or raise infer.tile_size."
+        )
+    return None
+
+
+def _data(config: Config) -> str | None:
+    data, model = config.data, config.model
+    size = data["image_size"]
+    if size is not None and not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size
+    ):
+        return f"data.image_size {size!r} must be two positive integers [height, width]."
+    if data["class_weights"] is not None:
+        try:
+            config.palette().weights(data["class_weights"])
+        except FlexsegError as error:
+            return f"data.class_weights {error}"
+    shape = model.get("input_shape")
+    if shape is None or len(shape) != 3:
+        return None
+    if shape[-1] != data["channels"]:
+        return (
+            f"model.input_shape {list(shape)} has {shape[-1]} channels but data.channels is "
+            f"{data['channels']}; make them agree, or drop model.input_shape (the data sets it)."
+        )
+    if size is not None and list(shape[:2]) != list(size):
+        return (
+            f"model.input_shape {list(shape)} disagrees with data.image_size {list(size)}; "
+            "drop model.input_shape (the data sets it) or make them agree."
+        )
+    return None
