@@ -40,8 +40,8 @@ TEST_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMP
 	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 FLEXSEG_TEST_CACHE=$(TEST_CACHE) \
 	XLA_FLAGS="--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 # Two test processes (pytest-xdist), one per CI core; a file's tests stay in one process;
-# the ten slowest tests are listed, to see where CI time goes; every skip prints its reason.
-PARALLEL ?= -n 2 --dist loadfile --durations=10 -rs
+# the ten slowest tests are listed, to see where CI time goes.
+PARALLEL ?= -n 2 --dist loadfile --durations=10
 
 # The whole suite (tests and the docstring examples) once per Keras backend.
 test: lint
@@ -61,8 +61,20 @@ bench-smoke: install
 test-one: install
 	$(TEST_ENV) KERAS_BACKEND=$(or $(BACKEND),tensorflow) $(PY) -m pytest -q tests flexseg --doctest-modules
 
-demo: install
-	$(PY) -m flexseg.demo $(DEMO_ARGS)
+# The demo installs only what its backend needs (KERAS_BACKEND, default tensorflow): the core
+# and that backend's extra (sizes in benchmarks/results/install_size.md).
+DEMO_BACKEND := $(or $(KERAS_BACKEND),tensorflow)
+DEMO_INSTALLED := $(VENV)/.flexseg-demo-$(DEMO_BACKEND)
+
+$(DEMO_INSTALLED): pyproject.toml constraints.txt | $(PY)
+	@case "$(DEMO_BACKEND)" in tensorflow|jax|torch) ;; \
+	  *) echo "KERAS_BACKEND=$(DEMO_BACKEND): the demo runs on tensorflow, jax or torch"; exit 2;; esac
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[$(DEMO_BACKEND)]"
+	touch $@
+
+demo: $(DEMO_INSTALLED)
+	KERAS_BACKEND=$(DEMO_BACKEND) $(PY) -m flexseg.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .cache build dist

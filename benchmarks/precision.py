@@ -76,15 +76,28 @@ def gaps(results: list[dict], key: str) -> list[float]:
 
 
 def verdict(results: list[dict]) -> dict:
-    """Mean bfloat16-minus-float32 gaps; parity when the validation gap is within TOLERANCE."""
+    """Mean bfloat16-minus-float32 gaps with a 95% interval (Student's t over the seeds);
+    parity when the mean validation gap is within TOLERANCE. The interval says what that
+    supports: containing 0, no difference is detected; inside +-TOLERANCE, equivalence."""
+    from scipy import stats
+
     validation, test = gaps(results, "best_val_fg_miou"), gaps(results, "test_miou_foreground")
-    speed = mean(gaps(results, "seconds_per_epoch"))
+    error = standard_error(validation)
+    half = None if error is None else float(stats.t.ppf(0.975, len(validation) - 1)) * error
+    interval = None if half is None else [mean(validation) - half, mean(validation) + half]
+    seconds = {p: mean([r["seconds_per_epoch"] for r in results if r["precision"] == p])
+               for p in PRECISIONS}  # fmt: skip
     return {
         "val_gaps": validation,
         "mean_val_gap": mean(validation),
-        "val_gap_standard_error": standard_error(validation),
+        "val_gap_standard_error": error,
+        "val_gap_interval_95": interval,
+        "difference_detected": interval is not None and not interval[0] <= 0 <= interval[1],
+        "equivalence_shown": interval is not None
+        and -TOLERANCE <= interval[0] <= interval[1] <= TOLERANCE,
         "mean_test_gap": mean(test),
-        "mean_seconds_per_epoch_gap": speed,
+        "mean_seconds_per_epoch_gap": seconds[PRECISIONS[1]] - seconds[PRECISIONS[0]],
+        "speed_up_per_epoch": seconds[PRECISIONS[0]] / seconds[PRECISIONS[1]],
         "parity": abs(mean(validation)) <= TOLERANCE,
     }
 
@@ -122,8 +135,24 @@ def table(report: dict) -> str:
         + ", "
         f"test {v['mean_test_gap']:+.3f}, "
         f"seconds per epoch {v['mean_seconds_per_epoch_gap']:+.1f}.",
-        f"Validation mIoU within {TOLERANCE} of float32's: {'yes' if v['parity'] else 'no'}.",
+        f"Validation mIoU within {TOLERANCE} of float32's on average: "
+        f"{'yes' if v['parity'] else 'no'}.",
     ]
+    if v.get("val_gap_interval_95"):
+        low, high = v["val_gap_interval_95"]
+        supports = (
+            "it excludes 0: a difference is detected"
+            if v["difference_detected"]
+            else "it includes 0: no difference is detected at this sample size"
+        )
+        shown = "inside" if v["equivalence_shown"] else "not inside"
+        lines.append(
+            f"95% interval of the mean validation gap (t, {len(v['val_gaps']) - 1} degrees of "
+            f"freedom): [{low:+.3f}, {high:+.3f}]; {supports}, and the interval is {shown} "
+            f"+-{TOLERANCE}, so equivalence within {TOLERANCE} is "
+            f"{'shown' if v['equivalence_shown'] else 'not shown'}. bfloat16 trains "
+            f"{v['speed_up_per_epoch']:.2f}x faster per epoch."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -154,7 +183,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
     parser.add_argument("--smoke", action="store_true", help="2 epochs on 12 images of 32 px")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="train nothing: recompute the verdict and tables of this earlier --json",
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        import json
+
+        from benchmarks.machine import publish
+
+        report = json.loads(args.report.read_text())
+        report["verdict"] = verdict(report["results"])
+        report["verdict_by"] = "python -m benchmarks.precision " + " ".join(
+            argv if argv else sys.argv[1:]
+        )
+        publish(report, table(report), args.json, args.markdown)
+        return 0
     if args.smoke:
         args.epochs, args.count, args.size = 2, 12, 32
 

@@ -10,5 +10,9 @@ class FlexsegError(ValueError):
     """Bad input to flexseg: an unknown name, a wrong setting, a malformed file."""
 
 
+class ConfigError(FlexsegError):
+    """A config file or override that flexseg cannot use as written."""
+
+
 class SettingsError(FlexsegError, TypeError):
     """A model setting that the architecture does not take, is missing, or is out of range."""

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 import keras
 import pytest
@@ -170,3 +171,66 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
     assert "| 1 | failed | unet |  | 3,000,000 |  |  | params 3,000,000 > 2,000,000 |" in lines
     assert "| search winner (trial 0, `flexunet`) | 502,086 | 9.8 | 0.450 | 0.520 | 2.0 |" in lines
     assert "| demo preset `flexunet_cpu_demo` | 484,934 | 7.1 | 0.400 | 0.480 | 2.0 |" in lines
+
+
+def test_precision_verdict_says_what_its_interval_supports(tmp_path):
+    import json
+
+    from benchmarks import precision
+
+    committed = Path(__file__).resolve().parents[1] / "benchmarks/results/precision_cpu.json"
+    out_json, out_md = tmp_path / "p.json", tmp_path / "p.md"
+    assert precision.main([f"--report={committed}", f"--json={out_json}",
+                           f"--markdown={out_md}"]) == 0  # fmt: skip
+    verdict = json.loads(out_json.read_text())["verdict"]
+    low, high = verdict["val_gap_interval_95"]
+    assert low < verdict["mean_val_gap"] < high
+    assert verdict["difference_detected"] == (not low <= 0 <= high)
+    assert verdict["equivalence_shown"] == (low >= -0.02 and high <= 0.02)
+    gaps = verdict["val_gaps"]
+    spread = (sum((g - sum(gaps) / 4) ** 2 for g in gaps) / 3 / 4) ** 0.5
+    assert high - low == pytest.approx(2 * 3.182 * spread, rel=1e-3)  # t(0.975, 3 dof)
+    assert "no difference is detected at this sample size" in out_md.read_text()
+
+
+def test_demo_benchmark_smoke(tmp_path):
+    import json
+
+    from benchmarks import demo
+
+    backend = keras.backend.backend()
+    out_json, out_md = tmp_path / "demo.json", tmp_path / "demo.md"
+    assert demo.main(["--smoke", f"--backends={backend}", f"--json={out_json}",
+                      f"--markdown={out_md}"]) == 0  # fmt: skip
+    (run,) = json.loads(out_json.read_text())["runs"]
+    assert run["backend"] == backend and run["epochs"] == 1
+    assert 0.0 <= run["test_miou_foreground"] <= 1.0 and "background" in run["test_iou"]
+    assert f"| {backend} | {run['precision']} |" in out_md.read_text()
+
+
+def test_parser_benchmark_counts_every_case(tmp_path):
+    import json
+
+    from benchmarks import parsers
+
+    out = tmp_path / "parsers.json"
+    assert parsers.main(["--cases=30", "--readers=palette_ini,toml_config", f"--json={out}"]) == 0
+    readers = json.loads(out.read_text())["readers"]
+    assert [r["reader"] for r in readers] == ["palette_ini", "toml_config"]
+    for r in readers:
+        assert r["cases"] == r["loaded"] + r["flexseg_error"] + r["other_error"] > 0
+        assert r["other_error"] == 0
+
+
+def test_install_size_groups_add_up(tmp_path):
+    import json
+
+    from benchmarks import install_size
+
+    out = tmp_path / "size.json"
+    assert install_size.main([f"--json={out}"]) == 0
+    groups = {g["group"].split(" (")[0]: g for g in json.loads(out.read_text())["groups"]}
+    assert "keras" in groups["core"]["distributions"]
+    assert "tensorflow" in groups["tensorflow backend"]["distributions"]
+    assert "keras" not in groups["jax backend"]["distributions"]  # counted in the core only
+    assert groups["everything"]["mib"] >= groups["core"]["mib"] + groups["torch backend"]["mib"]

@@ -9,7 +9,7 @@ from benchmarks.markdown import backends_table
 from benchmarks.reference.spec import spec_of, weights_of
 
 # The only check that the raw references match flexseg: a missing torch is a skip with its
-# reason in the summary (make test passes -rs), not a silent pass.
+# reason in the summary (pyproject: addopts = "-ra"), not a silent pass.
 torch = pytest.importorskip("torch", reason="the raw PyTorch reference needs torch (make install)")
 from benchmarks.reference.raw_jax import JaxFlexUNet  # noqa: E402
 from benchmarks.reference.raw_torch import TorchFlexUNet, TorchTrainer  # noqa: E402

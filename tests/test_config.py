@@ -248,6 +248,9 @@ def test_a_dataset_folder_describes_its_palette(tmp_path):
         ({"data": {"class_weights": {"scratch": 3}}},
          r"names unknown classes \['scratch'\]\. Did you mean: scratch_neck, scratch_head"),
         ({"data": {"class_weights": [1, 1, 1, 1, 1, -1]}}, r"numbers >= 0"),
+        ({"data": {"mask_format": "index", "off_palette": "nearest"}},
+         r"off_palette = \"nearest\" applies to color masks only"),
+        ({"data": {"scale": "unit"}}, r"divides them by 255 again \(model\.input_normalize"),
     ],
 )  # fmt: skip
 def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sections, message):
@@ -255,6 +258,25 @@ def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sectio
     data["data"] = {**MINIMAL["data"], **sections.get("data", {})}
     with pytest.raises(ConfigError, match=message):
         config_from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"infer": {"tile_size": 64, "tile_overlap": 63}},
+        {"train": {"clipnorm": 1.0}},
+        {"train": {"optimizer": "adamw", "weight_decay": 0.01}},
+        {"train": {"lr_schedule": "cosine", "reduce_lr_patience": 0}},
+        {"model": {"input_shape": [32, 32, 3]}, "data": {"image_size": [32, 32]}},
+        {"model": {"input_normalize": False}, "data": {"scale": "unit"}},
+        {"data": {"mask_format": "index"}},
+        {"data": {"class_weights": {"scratch_head": 3}}},
+    ],
+)
+def test_the_same_keys_load_when_they_agree(sections):
+    data = {**MINIMAL, **sections}
+    data["data"] = {**MINIMAL["data"], **sections.get("data", {})}
+    config_from_dict(data)
 
 
 def test_malformed_values_in_the_original_ini_are_named(tmp_path):

@@ -104,3 +104,34 @@ def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
     assert runtime.cpu_has_native_bfloat16(str(with_flag)) is True
     assert runtime.cpu_has_native_bfloat16(str(without)) is False
     assert runtime.cpu_has_native_bfloat16(str(tmp_path / "missing")) is False
+
+
+@glibc
+def test_fit_callback_restores_what_tensorflows_dataset_resets():
+    printed = in_fresh_process("""
+        import ctypes, ctypes.util
+        import numpy as np
+        from flexseg import runtime
+        from tests.test_runtime import MallInfo2
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallinfo2.restype = MallInfo2
+        def kept_after_freeing_a_block():  # 32 MiB from the heap, freed: trimmed or kept?
+            block = np.ones(32 * 2**20, dtype=np.uint8)
+            del block
+            return libc.mallinfo2().keepcost
+        runtime.keep_freed_memory()
+        kept = kept_after_freeing_a_block()
+        libc.mallopt(-1, 128 * 1024)  # what TensorFlow's generator dataset sets
+        trimmed = kept_after_freeing_a_block()
+        runtime.KeepFreedMemory().on_epoch_begin(0)
+        print(kept, trimmed, kept_after_freeing_a_block())
+    """)
+    kept, trimmed, restored = map(int, printed.split())
+    assert kept >= 32 * 2**20 and trimmed < 2**20  # the test can tell the two apart
+    assert restored >= 32 * 2**20
+
+
+def test_fit_gets_the_callback_on_tensorflow_only(monkeypatch):
+    monkeypatch.delenv(runtime.OPT_OUT, raising=False)
+    names = [type(c).__name__ for c in runtime.fit_callbacks()]
+    assert names == (["KeepFreedMemory"] if keras.backend.backend() == "tensorflow" else [])

@@ -13,21 +13,23 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from flexseg.errors import FlexsegError
-
-if TYPE_CHECKING:
-    from flexseg.config.loader import Config
+from flexseg.data.palette import Palette
+from flexseg.errors import ConfigError, FlexsegError
 
 
-def check_across_keys(config: Config) -> None:
-    """Raise a ConfigError naming the first pair of keys that cannot work together."""
-    from flexseg.config.loader import ConfigError
-
-    for problem in (_train(config.train), _infer(config.infer), _data(config)):
+def check_across_keys(sections: dict[str, dict[str, Any]], palette: Palette, source: str) -> None:
+    """Raise a ConfigError naming the first pair of keys in a config's checked `sections`
+    (with its parsed `palette`; `source` names the file) that cannot work together."""
+    problems = (
+        _train(sections["train"]),
+        _infer(sections["infer"]),
+        _data(sections["data"], sections["model"], palette),
+    )
+    for problem in problems:
         if problem:
-            raise ConfigError(f"{config.source}: {problem}")
+            raise ConfigError(f"{source}: {problem}")
 
 
 def _train(train: dict) -> str | None:
@@ -65,8 +67,19 @@ def _infer(infer: dict) -> str | None:
     return None
 
 
-def _data(config: Config) -> str | None:
-    data, model = config.data, config.model
+def _data(data: dict, model: dict, palette: Palette) -> str | None:
+    if data["mask_format"] == "index" and data["off_palette"] != "error":
+        return (
+            f'data.off_palette = "{data["off_palette"]}" applies to color masks only; index '
+            "masks hold class ids (255: ignored) and any other value is an error. Remove "
+            'data.off_palette, or use mask_format = "color".'
+        )
+    if data["scale"] == "unit" and _model_settings(model).get("input_normalize"):
+        return (
+            'data.scale = "unit" gives the model 0-1 pixels, and the model divides them by '
+            "255 again (model.input_normalize is true, its default): set "
+            'model.input_normalize = false, or data.scale = "raw".'
+        )
     size = data["image_size"]
     if size is not None and not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size
@@ -74,7 +87,7 @@ def _data(config: Config) -> str | None:
         return f"data.image_size {size!r} must be two positive integers [height, width]."
     if data["class_weights"] is not None:
         try:
-            config.palette().weights(data["class_weights"])
+            palette.weights(data["class_weights"])
         except FlexsegError as error:
             return f"data.class_weights {error}"
     shape = model.get("input_shape")
@@ -91,3 +104,12 @@ def _data(config: Config) -> str | None:
             "drop model.input_shape (the data sets it) or make them agree."
         )
     return None
+
+
+def _model_settings(model: dict) -> dict:
+    """Every setting the model will be built with: the config's, its preset's, the defaults."""
+    from flexseg.models.catalogue.registry import architecture_of
+
+    entry, preset = architecture_of(model["name"])
+    given = {k: v for k, v in model.items() if k != "name"}
+    return entry.resolve_settings({**(preset.settings if preset else {}), **given})

@@ -21,13 +21,9 @@ from flexseg.config.cross_checks import check_across_keys
 from flexseg.config.schema import REQUIRED, SCHEMA, Key
 from flexseg.config.search_section import check_search_section
 from flexseg.data.palette import DATASET_FILE, Palette
-from flexseg.errors import FlexsegError
+from flexseg.errors import ConfigError, FlexsegError
 from flexseg.models.catalogue import registry
 from flexseg.suggest import did_you_mean
-
-
-class ConfigError(FlexsegError):
-    """A config file or override that flexseg cannot use as written."""
 
 
 @dataclass
@@ -178,7 +174,7 @@ def config_from_dict(
         except FlexsegError as error:
             raise ConfigError(f"{source}: model.num_classes: {error}") from None
     check_search_section(config.tune, config.model["name"], source)
-    check_across_keys(config)
+    check_across_keys(sections, palette, source)
     return config
 
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flexseg.errors import FlexsegError
+from flexseg.errors import ConfigError, FlexsegError
 
 
 def check_search_section(tune: dict[str, Any], model_name: str, source: str) -> None:
     """Raise naming the first [tune] value that a search could not use."""
-    from flexseg.config.loader import ConfigError
     from flexseg.models.catalogue.registry import architecture_of, list_models
     from flexseg.run.losses import get_loss
     from flexseg.tune.costs import Constraint

@@ -37,7 +37,7 @@ from flexseg.metrics.training import training_metrics
 from flexseg.run.callbacks import EpochChangeInference, EpochLogs, TimeLimit
 from flexseg.run.losses import get_loss
 from flexseg.run.optimizers import make_optimizer
-from flexseg.runtime import resolve_precision
+from flexseg.runtime import fit_callbacks, resolve_precision
 
 BACKUP = "backup"  # the folder of Keras's BackupAndRestore inside a run folder
 
@@ -157,9 +157,13 @@ class RunSetup:
 
     def control_callbacks(self) -> list[keras.callbacks.Callback]:
         """What steers training, in every run and every tuning trial: stop on NaN, reduce the
-        learning rate on a plateau, stop early, stop after train.max_minutes."""
+        learning rate on a plateau, stop early, stop after train.max_minutes; and what the
+        backend's process settings need during fit (flexseg.runtime.fit_callbacks)."""
         train = self.config.train
-        callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+        callbacks: list[keras.callbacks.Callback] = [
+            keras.callbacks.TerminateOnNaN(),
+            *fit_callbacks(),
+        ]
         if train["reduce_lr_patience"]:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
