@@ -58,12 +58,14 @@ def table(report: dict) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     for run in report["runs"]:
-        defects = {k: v for k, v in run["test_iou"].items() if k != "background"}
-        worst = min(defects, key=defects.get)
+        # A class absent from the test split has no IoU (None).
+        defects = {k: v for k, v in run["test_iou"].items() if k != "background" and v is not None}
+        worst = min(defects, key=defects.get) if defects else None
+        worst_text = f"{worst} {defects[worst]:.2f}" if worst else "none scored"
         lines.append(
             f"| {run['backend']} | {run['precision']} | {run['wall_seconds'] / 60:.1f} min "
             f"| {run['epochs']} | {run['test_miou_foreground']:.3f} "
-            f"| {worst} {defects[worst]:.2f} |"
+            f"| {worst_text} |"
         )
     return "\n".join(lines) + "\n"
 
