@@ -119,7 +119,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         return config
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from error
     return config_from_dict(data, overrides, source=str(path))
 

@@ -42,6 +42,8 @@ def check_search_section(tune: dict[str, Any], model_name: str, source: str) -> 
         fail("learning_rate", f"expected [low, high] with 0 < low < high, or one positive "
                               f"number; got {rate!r}.")  # fmt: skip
     for loss in tune["loss"] if isinstance(tune["loss"], list) else [tune["loss"]]:
+        if not isinstance(loss, str):
+            fail("loss", f"expected loss names such as 'cce+dice'; got {loss!r}.")
         try:
             get_loss(loss)
         except FlexsegError as error:

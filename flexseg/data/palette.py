@@ -259,7 +259,8 @@ class Palette:
         parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
         try:
             parser.read_string(path.read_text(encoding="utf-8"))
-        except (OSError, configparser.Error) as error:
+            values = dict(parser.items("mask")) if parser.has_section("mask") else {}
+        except (OSError, UnicodeDecodeError, configparser.Error) as error:
             raise FlexsegError(f"{path}: cannot read the ini config: {error}") from error
         if not parser.has_section("mask"):
             raise FlexsegError(f"{path}: no [mask] section, so no rgb_map or color_map palette.")
@@ -268,14 +269,14 @@ class Palette:
             found = "both rgb_map and color_map" if keys else "neither rgb_map nor color_map"
             raise FlexsegError(f"{path}: [mask] must hold exactly one palette dict; found {found}.")
         where = f"{path} [mask] {keys[0]}"
-        text = parser.get("mask", keys[0])
+        text = values[keys[0]]
         mapping = _literal(text, where)
         if not isinstance(mapping, dict):
             raise FlexsegError(f"{where} must be a dict {{(r, g, b): id}}; got {text!r}.")
         _no_repeated_colors(text, where)
         names = {}
         if parser.has_option("mask", "classes"):
-            listed = _literal(parser.get("mask", "classes"), f"{path} [mask] classes")
+            listed = _literal(values["classes"], f"{path} [mask] classes")
             if not isinstance(listed, list | tuple):
                 raise FlexsegError(
                     f"{path} [mask] classes must be a list of class names; got {listed!r}."
