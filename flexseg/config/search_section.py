@@ -35,10 +35,9 @@ def check_search_section(tune: dict[str, Any], model_name: str, source: str) -> 
             fail("constraints", str(error))
     rate = tune["learning_rate"]
     rates = rate if isinstance(rate, list) else [rate]
-    valid_range = len(rates) == 2 and 0 < rates[0] < rates[1]
-    if not all(isinstance(r, int | float) and not isinstance(r, bool) for r in rates) or not (
-        valid_range or (len(rates) == 1 and rates[0] > 0)
-    ):
+    numbers = all(isinstance(r, int | float) and not isinstance(r, bool) for r in rates)
+    valid_range = numbers and len(rates) == 2 and 0 < rates[0] < rates[1]
+    if not numbers or not (valid_range or (len(rates) == 1 and rates[0] > 0)):
         fail("learning_rate", f"expected [low, high] with 0 < low < high, or one positive "
                               f"number; got {rate!r}.")  # fmt: skip
     for loss in tune["loss"] if isinstance(tune["loss"], list) else [tune["loss"]]:
