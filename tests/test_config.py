@@ -163,6 +163,12 @@ def test_original_ini_mistakes(tmp_path):
     path.write_text(ORIGINAL.replace("../dataset/SCREW/train/images/", "../images/"))
     with pytest.raises(FlexsegError, match=r"images_dir = '\.\./images/' is not ROOT/train/images"):
         load_config(path)
+    path.write_text(ORIGINAL.replace('model         = "TensorFlowFlexUNet"', "model = {}"))
+    with pytest.raises(FlexsegError, match=r"\[model\] model = \{\} must be a str"):
+        load_config(path)
+    path.write_text(ORIGINAL.replace('loss           = "categorical_crossentropy"', "loss = []"))
+    with pytest.raises(FlexsegError, match=r"\[model\] loss = \[\] must be a str"):
+        load_config(path)
     path.write_text(
         ORIGINAL.replace("learning_rate_reducer = True", "learning_rate_reducer = False")
     )
@@ -230,6 +236,11 @@ def test_a_dataset_folder_describes_its_palette(tmp_path):
         load_config(path)
 
 
+def minimal_with(sections: dict) -> dict:
+    """MINIMAL with `sections` merged in ([data] key by key)."""
+    return {**MINIMAL, **sections, "data": {**MINIMAL["data"], **sections.get("data", {})}}
+
+
 @pytest.mark.parametrize(
     ("sections", "message"),
     [
@@ -254,10 +265,8 @@ def test_a_dataset_folder_describes_its_palette(tmp_path):
     ],
 )  # fmt: skip
 def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sections, message):
-    data = {**MINIMAL, **sections}
-    data["data"] = {**MINIMAL["data"], **sections.get("data", {})}
     with pytest.raises(ConfigError, match=message):
-        config_from_dict(data)
+        config_from_dict(minimal_with(sections))
 
 
 @pytest.mark.parametrize(
@@ -274,16 +283,4 @@ def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sectio
     ],
 )
 def test_the_same_keys_load_when_they_agree(sections):
-    data = {**MINIMAL, **sections}
-    data["data"] = {**MINIMAL["data"], **sections.get("data", {})}
-    config_from_dict(data)
-
-
-def test_malformed_values_in_the_original_ini_are_named(tmp_path):
-    path = tmp_path / "bad.config"
-    path.write_text(ORIGINAL.replace('model         = "TensorFlowFlexUNet"', "model = {}"))
-    with pytest.raises(FlexsegError, match=r"\[model\] model = \{\} must be a str"):
-        load_config(path)
-    path.write_text(ORIGINAL.replace('loss           = "categorical_crossentropy"', "loss = []"))
-    with pytest.raises(FlexsegError, match=r"\[model\] loss = \[\] must be a str"):
-        load_config(path)
+    config_from_dict(minimal_with(sections))
