@@ -5,13 +5,39 @@ An architecture's test is one call: `run_standard_checks("<name>_tiny", tmp_path
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 import flexseg
+
+
+@functools.cache
+def channels_first_convolutions_run() -> bool:
+    """Whether this backend and device run channels_first convolutions. TensorFlow's own CPU
+    kernels take channels_last only; with oneDNN (on by default on CPUs with AVX-512) and on
+    GPUs they take both, so the same suite can meet either."""
+    x = np.zeros((1, 1, 4, 4), "float32")
+    try:
+        keras.ops.conv(x, np.zeros((1, 1, 1, 1), "float32"), data_format="channels_first")
+        keras.ops.conv_transpose(
+            x, np.zeros((2, 2, 1, 1), "float32"), strides=2, data_format="channels_first"
+        )
+    except Exception:  # each backend raises its own error type
+        return False
+    return True
+
+
+def skip_unless_channels_first_runs() -> None:
+    if not channels_first_convolutions_run():
+        pytest.skip(
+            f"{keras.backend.backend()} runs no channels_first convolution on this device "
+            "(TensorFlow's CPU kernels without oneDNN take channels_last only)"
+        )
 
 
 def fixed_batch(model: keras.Model, batch_size: int = 2, seed: int = 0):

@@ -6,6 +6,7 @@ import pytest
 
 import flexseg
 from flexseg import SettingsError
+from tests.model_checks import skip_unless_channels_first_runs
 
 
 def conv_layers(model):
@@ -103,6 +104,7 @@ def test_input_normalize_divides_by_255():
 
 
 def test_channels_first_matches_channels_last():
+    skip_unless_channels_first_runs()
     keras.utils.set_random_seed(4)
     last = flexseg.build("flexunet_tiny", normalization=False)
     first = flexseg.build(

@@ -54,6 +54,7 @@ class FlexUNet(SegmentationModel):
         final_activation: output activation when num_classes == 1 (None: sigmoid).
             Multiclass models always end with softmax.
         data_format: "channels_last", "channels_first", or None for Keras's setting.
+            TensorFlow runs channels_first on GPUs and on CPUs with oneDNN only.
         name: the model's name.
 
     Example:
