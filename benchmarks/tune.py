@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     from flexseg.config import config_from_dict
     from flexseg.config.loader import load_config
     from flexseg.data.synthetic import write_dataset
+    from flexseg.runtime import resolve_precision
     from flexseg.tune import tune
     from flexseg.tune.records import read_records
     from flexseg.tune.results import pareto_front
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "command": "python -m benchmarks.tune " + " ".join(sys.argv[1:]),
         "machine": describe_machine(),
         "backend": keras.backend.backend(),
+        "precision": resolve_precision(search["train"].get("precision", "auto")),
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "markdown", "plot")},
         "search_minutes": search_minutes,
         "trials": [r.to_dict() for r in records],
@@ -131,7 +133,8 @@ def table(report: dict) -> str:
     trials = report["trials"]
     done = [t for t in trials if t["status"] == "completed"]
     lines = [
-        f"Machine: {machine['cpu']}, {machine['cores']} cores; backend {report['backend']}. "
+        f"Machine: {machine['cpu']}, {machine['cores']} cores; backend {report['backend']}, "
+        f"precision {report.get('precision', 'auto')}. "
         f"Search: {', '.join(settings['architectures'].split(','))} on the demo's synthetic "
         f"data ({settings['count']} images of {settings['size']}x{settings['size']}), "
         f"{settings['trial_epochs']} epochs a trial, a {settings['budget']:g}-minute budget, "
