@@ -3,6 +3,9 @@
     python -m benchmarks.tune --json benchmarks/results/tune_cpu.json \\
         --markdown benchmarks/results/tune_cpu.md --plot benchmarks/results/tune_cpu_pareto.png
     python -m benchmarks.tune --smoke      # every step on a tiny dataset, in a few minutes
+    python -m benchmarks.tune --redraw benchmarks/results/tune_cpu.json \
+        --markdown benchmarks/results/tune_cpu.md --plot benchmarks/results/tune_cpu_pareto.png
+                                           # the table and plot again from a result, no run
 
 1. Writes the demo's synthetic dataset (400 images of 128x128, seed 0).
 2. Runs `flexseg tune` over --architectures with the demo's recipe (class weights,
@@ -20,6 +23,7 @@ Run it alone on the machine: the latencies and the time budget assume nothing el
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -128,6 +132,16 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     }
 
 
+def replot(report: dict, plot: Path) -> None:
+    """Redraw a result's pareto.png from its trial records, as `flexseg tune` draws it."""
+    from flexseg.tune.records import TrialRecord
+    from flexseg.tune.results import pareto_front, plot_front
+
+    records = [TrialRecord(**t) for t in report["trials"]]
+    best = next(r for r in records if r.trial == report["best"]["trial"])
+    plot_front(records, pareto_front(records), best, "val_fg_miou", plot)
+
+
 def table(report: dict) -> str:
     machine, settings = report["machine"], report["settings"]
     trials = report["trials"]
@@ -169,6 +183,15 @@ def table(report: dict) -> str:
             f"| {r['best_val_fg_miou']:.3f} | {r['test_miou_foreground']:.3f} "
             f"| {r['train_seconds'] / 60:.1f} |"
         )
+    winner, preset = report["winner"], report["demo_preset"]
+    gap = winner["test_miou_foreground"] - preset["test_miou_foreground"]
+    lines += [
+        "",
+        f"Winner minus preset, test miou_foreground: {gap:+.3f} (one seed); parameters "
+        f"{winner['params'] / preset['params']:.2f}x, MACs {winner['macs'] / 1e9:.2f} G "
+        f"against {preset['macs'] / 1e9:.2f} G, "
+        f"ms/image {winner['latency_ms'] / preset['latency_ms']:.2f}x.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--plot", type=Path, help="copy the search's pareto.png here")
+    parser.add_argument(
+        "--redraw",
+        type=Path,
+        metavar="JSON",
+        help="no run: write --markdown and --plot again from a result's JSON",
+    )
     args = parser.parse_args(argv)
+    if args.redraw:
+        report = json.loads(args.redraw.read_text(encoding="utf-8"))
+        if args.plot:
+            replot(report, args.plot)
+        publish(report, table(report), None, args.markdown)
+        return 0
     if args.smoke:
         args.architectures, args.size, args.count = "flexunet,unet", 64, 24
         args.trial_epochs, args.max_trials, args.budget, args.epochs = 1, 2, 5, 1

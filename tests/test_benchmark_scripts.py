@@ -135,6 +135,7 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
         return {
             "model": {"name": name},
             "params": params,
+            "macs": params * 1000,
             "latency_ms": latency,
             "best_val_fg_miou": val,
             "test_miou_foreground": test,
@@ -171,6 +172,10 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
     assert "| 1 | failed | unet |  | 3,000,000 |  |  | params 3,000,000 > 2,000,000 |" in lines
     assert "| search winner (trial 0, `flexunet`) | 502,086 | 9.8 | 0.450 | 0.520 | 2.0 |" in lines
     assert "| demo preset `flexunet_cpu_demo` | 484,934 | 7.1 | 0.400 | 0.480 | 2.0 |" in lines
+    assert lines[-1] == (
+        "Winner minus preset, test miou_foreground: +0.040 (one seed); parameters 1.04x, "
+        "MACs 0.50 G against 0.48 G, ms/image 1.38x."
+    )
 
 
 def test_precision_verdict_says_what_its_interval_supports(tmp_path):

@@ -148,23 +148,29 @@ def plot_trials(records: list[TrialRecord], objective: str, path: Path) -> None:
 
 def plot_front(records, front, best: TrialRecord, objective: str, path: Path) -> None:
     """Objective against latency for every completed trial (marker area: parameters), the
-    Pareto front joined up, the best trial starred."""
+    Pareto front's trials ringed, the best score reached at each latency as a step line,
+    the best trial starred."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 4.5))
     done = [r for r in records if r.score is not None and r.latency_ms is not None]
     largest = max((r.params or 1 for r in done), default=1)
+    area = {r.trial: 20 + 200 * (r.params or 0) / largest for r in done}
     for architecture in sorted({r.architecture for r in done}):
         mine = [r for r in done if r.architecture == architecture]
-        axis.scatter(
-            [r.latency_ms for r in mine],
-            [r.score for r in mine],
-            s=[20 + 200 * (r.params or 0) / largest for r in mine],
-            alpha=0.6,
-            label=architecture,
-        )
-    edge = sorted((r for r in front if r.latency_ms is not None), key=lambda r: r.latency_ms)
-    axis.plot([r.latency_ms for r in edge], [r.score for r in edge], "k--", lw=1,
-              label="Pareto front")  # fmt: skip
+        axis.scatter([r.latency_ms for r in mine], [r.score for r in mine],
+                     s=[area[r.trial] for r in mine], alpha=0.6, label=architecture)  # fmt: skip
+    ringed = [r for r in front if r.trial in area]
+    axis.scatter([r.latency_ms for r in ringed], [r.score for r in ringed],
+                 s=[area[r.trial] * 2.5 for r in ringed], facecolors="none", edgecolors="k",
+                 label="Pareto front (score, latency, parameters)")  # fmt: skip
+    sign = 1 if OBJECTIVES[objective] == "max" else -1
+    reached = []  # the best score at this latency or less: the front in these two axes
+    for r in sorted(done, key=lambda r: r.latency_ms):
+        if not reached or sign * r.score > sign * reached[-1][1]:
+            reached.append((r.latency_ms, r.score))
+    if reached:
+        axis.step(*zip(*reached, strict=True), "k--", where="post", lw=1,
+                  label="best score at this latency or less")  # fmt: skip
     if best.latency_ms is not None:
         axis.scatter([best.latency_ms], [best.score], marker="*", s=300, c="gold",
                      edgecolors="k", zorder=3, label=f"best (trial {best.trial})")  # fmt: skip
