@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.seeds import mean, seed_list, summarize
+
 TOLERANCE = 0.02
 PRECISIONS = ("float32", "mixed_bfloat16")
 
@@ -56,18 +58,6 @@ def train_and_score(root: Path, precision: str, epochs: int, size: int, seed: in
     }
 
 
-def mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
-def standard_error(values: list[float]) -> float | None:
-    """Of the mean; None for a single value."""
-    if len(values) < 2:
-        return None
-    spread = sum((v - mean(values)) ** 2 for v in values) / (len(values) - 1)
-    return (spread / len(values)) ** 0.5
-
-
 def gaps(results: list[dict], key: str) -> list[float]:
     """bfloat16 minus float32, per seed."""
     by_run = {(r["seed"], r["precision"]): r[key] for r in results}
@@ -79,12 +69,9 @@ def verdict(results: list[dict]) -> dict:
     """Mean bfloat16-minus-float32 gaps with a 95% interval (Student's t over the seeds);
     parity when the mean validation gap is within TOLERANCE. The interval says what that
     supports: containing 0, no difference is detected; inside +-TOLERANCE, equivalence."""
-    from scipy import stats
-
     validation, test = gaps(results, "best_val_fg_miou"), gaps(results, "test_miou_foreground")
-    error = standard_error(validation)
-    half = None if error is None else float(stats.t.ppf(0.975, len(validation) - 1)) * error
-    interval = None if half is None else [mean(validation) - half, mean(validation) + half]
+    summary = summarize(validation)
+    error, interval = summary["standard_error"], summary["interval_95"]
     seconds = {p: mean([r["seconds_per_epoch"] for r in results if r["precision"] == p])
                for p in PRECISIONS}  # fmt: skip
     return {
@@ -92,7 +79,7 @@ def verdict(results: list[dict]) -> dict:
         "mean_val_gap": mean(validation),
         "val_gap_standard_error": error,
         "val_gap_interval_95": interval,
-        "difference_detected": interval is not None and not interval[0] <= 0 <= interval[1],
+        "difference_detected": summary["difference_detected"],
         "equivalence_shown": interval is not None
         and -TOLERANCE <= interval[0] <= interval[1] <= TOLERANCE,
         "mean_test_gap": mean(test),
@@ -154,18 +141,6 @@ def table(report: dict) -> str:
             f"{v['speed_up_per_epoch']:.2f}x faster per epoch."
         )
     return "\n".join(lines) + "\n"
-
-
-def seed_list(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--seeds {text!r}: expected comma-separated integers such as 0,1,2"
-        ) from None
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"--seeds {text!r}: a seed is repeated")
-    return seeds
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,11 @@
    kept and no dropout; a trial over --max-macs (default: about the demo preset's cost) is
    rejected before it trains.
 3. Trains the best trial's best.toml and the demo preset `flexunet_cpu_demo` for the same
-   --epochs with the same seed, scores both with flexseg's evaluator on the held-out test
-   split, and measures both models' latency the way the search does.
+   --epochs with each of --seeds (the data stays that of --seed), scores every run with
+   flexseg's evaluator on the held-out test split, and reports the winner-minus-preset gap
+   per seed with its mean and 95% interval.
+4. Times both models the way the search does, alternately for --latency-rounds rounds, so
+   both see the same state of the machine; the ratio is taken round by round.
 
 Run it alone on the machine: the latencies and the time budget assume nothing else runs.
 """
@@ -23,14 +26,17 @@ Run it alone on the machine: the latencies and the time budget assume nothing el
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
+from benchmarks.seeds import seed_list, summarize
 
 ARCHITECTURES = "flexunet,unet,attention_unet,sharp_unet"
 
@@ -47,29 +53,41 @@ def recipe(root: Path, run_dir: Path, epochs: int, seed: int) -> dict:
 
 
 def train_and_score(config: dict) -> dict:
-    """Train, score the best checkpoint on the test split, and time it like the search does."""
+    """Train, then score the best checkpoint on the held-out test split."""
     from flexseg.config import config_from_dict
     from flexseg.evaluate.trained import evaluate_run
-    from flexseg.run.setup import RunSetup
     from flexseg.train import train
-    from flexseg.tune.costs import latency_ms, model_costs
 
     checked = config_from_dict(config)
     started = time.perf_counter()
     history = train(checked, verbose=0)
     seconds = time.perf_counter() - started
     scores = evaluate_run(checked)
-    model = RunSetup(checked).trained_model()
     return {
-        "model": checked.model,
+        "seed": checked.train["seed"],
         "epochs": len(history["epochs"]),
         "train_seconds": seconds,
         "best_val_fg_miou": max(e.get("val_fg_miou") or 0.0 for e in history["epochs"]),
         "test_miou_foreground": scores["miou_foreground"],
         "test_iou": dict(zip(scores["classes"], scores["iou"], strict=True)),
-        "latency_ms": latency_ms(model),
-        **model_costs(model),
     }
+
+
+def compare_costs(configs: dict[str, dict], rounds: int) -> dict:
+    """Each trained model's parameters and MACs, and its latency timed `rounds` times,
+    the models in turn, with the winner-to-preset ratio of every round."""
+    from flexseg.config import config_from_dict
+    from flexseg.run.setup import RunSetup
+    from flexseg.tune.costs import latency_ms, model_costs
+
+    models = {key: RunSetup(config_from_dict(c)).trained_model() for key, c in configs.items()}
+    timings: dict[str, list[float]] = {key: [] for key in models}
+    for _ in range(rounds):
+        for key, model in models.items():
+            timings[key].append(latency_ms(model))
+    costs = {key: {**model_costs(m), "latency_ms": timings[key]} for key, m in models.items()}
+    ratios = [w / p for w, p in zip(timings["winner"], timings["demo_preset"], strict=True)]
+    return {**costs, "latency_ratio": ratios}
 
 
 def run(args: argparse.Namespace, work: Path) -> dict:
@@ -114,21 +132,37 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     shutil.copyfile(out / "pareto.png", work / "pareto.png")
 
     winner = load_config(out / "best.toml").to_dict()
-    winner["train"].update(epochs=args.epochs, seed=args.seed, run_dir=str(work / "winner"))
     preset = recipe(root, work / "preset", args.epochs, args.seed)
     preset["model"] = {"name": "flexunet_cpu_demo", "input_shape": [args.size, args.size, 3]}
+    runs: dict[str, list[dict]] = {"winner": [], "demo_preset": []}
+    last: dict[str, dict] = {}
+    for seed in args.seeds:
+        for key, config in (("winner", winner), ("demo_preset", preset)):
+            config = copy.deepcopy(config)
+            run_dir = str(work / f"{key}_{seed}")
+            config["train"].update(epochs=args.epochs, seed=seed, run_dir=run_dir)
+            runs[key].append(train_and_score(config))
+            last[key] = config
+    gaps = [
+        w["test_miou_foreground"] - p["test_miou_foreground"]
+        for w, p in zip(runs["winner"], runs["demo_preset"], strict=True)
+    ]
     return {
         "command": "python -m benchmarks.tune " + " ".join(sys.argv[1:]),
         "machine": describe_machine(),
         "backend": keras.backend.backend(),
         "precision": resolve_precision(search["train"].get("precision", "auto")),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "markdown", "plot")},
+        "settings": {
+            k: v for k, v in vars(args).items() if k not in ("json", "markdown", "plot", "redraw")
+        },
         "search_minutes": search_minutes,
         "trials": [r.to_dict() for r in records],
         "front": [r.trial for r in front],
         "best": best,
-        "winner": train_and_score(winner),
-        "demo_preset": train_and_score(preset),
+        "winner_model": winner["model"],
+        "runs": runs,
+        "test_gap": summarize(gaps),
+        "costs": compare_costs(last, args.latency_rounds),
     }
 
 
@@ -167,30 +201,59 @@ def table(report: dict) -> str:
             f"| {t['trial']} | {t['status']} | {t['architecture']} | {score} | {params} "
             f"| {latency} | {mark} | {t['reason']} |"
         )
+    seeds = ", ".join(str(seed) for seed in settings["seeds"])
     lines += [
         "",
-        f"Then both trained {settings['epochs']} epochs with seed {settings['seed']} and scored "
+        f"Then both trained {settings['epochs']} epochs with each seed ({seeds}) and scored "
         "by flexseg's evaluator on the held-out test split:",
         "",
-        "| model | parameters | ms/image | best val fg mIoU | test miou_foreground | train min |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| seed | model | best val fg mIoU | test miou_foreground | train min |",
+        "|---:|---|---:|---:|---:|",
     ]
-    winner = f"search winner (trial {report['best']['trial']}, `{report['best']['architecture']}`)"
-    for label, key in ((winner, "winner"), ("demo preset `flexunet_cpu_demo`", "demo_preset")):
-        r = report[key]
-        lines.append(
-            f"| {label} | {r['params']:,} | {r['latency_ms']:.1f} "
-            f"| {r['best_val_fg_miou']:.3f} | {r['test_miou_foreground']:.3f} "
-            f"| {r['train_seconds'] / 60:.1f} |"
-        )
-    winner, preset = report["winner"], report["demo_preset"]
-    gap = winner["test_miou_foreground"] - preset["test_miou_foreground"]
+    best = report["best"]
+    labels = {
+        "winner": f"search winner (trial {best['trial']}, `{best['architecture']}`)",
+        "demo_preset": "demo preset `flexunet_cpu_demo`",
+    }
+    runs = report["runs"]
+    for winner_run, preset_run in zip(runs["winner"], runs["demo_preset"], strict=True):
+        for key, r in (("winner", winner_run), ("demo_preset", preset_run)):
+            lines.append(
+                f"| {r['seed']} | {labels[key]} | {r['best_val_fg_miou']:.3f} "
+                f"| {r['test_miou_foreground']:.3f} | {r['train_seconds'] / 60:.1f} |"
+            )
+    costs = report["costs"]
+    rounds = len(costs["latency_ratio"])
     lines += [
         "",
-        f"Winner minus preset, test miou_foreground: {gap:+.3f} (one seed); parameters "
-        f"{winner['params'] / preset['params']:.2f}x, MACs {winner['macs'] / 1e9:.2f} G "
-        f"against {preset['macs'] / 1e9:.2f} G, "
-        f"ms/image {winner['latency_ms'] / preset['latency_ms']:.2f}x.",
+        f"Costs; ms/image is the median of {rounds} rounds (min-max), the two models timed "
+        "in turn in each round:",
+        "",
+        "| model | parameters | GMACs | ms/image |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label in labels.items():
+        c = costs[key]
+        times = c["latency_ms"]
+        lines.append(
+            f"| {label} | {c['params']:,} | {c['macs'] / 1e9:.2f} "
+            f"| {statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f}) |"
+        )
+    gap, ratios = report["test_gap"], costs["latency_ratio"]
+    if gap["interval_95"] is None:
+        spread = "one seed: no interval"
+    else:
+        low, high = gap["interval_95"]
+        found = "a difference" if gap["difference_detected"] else "no difference"
+        spread = (
+            f"standard error {gap['standard_error']:.3f}, 95% interval [{low:+.3f}, {high:+.3f}] "
+            f"over {len(gap['values'])} seeds: {found} detected"
+        )
+    lines += [
+        "",
+        f"Winner minus preset, test miou_foreground: mean {gap['mean']:+.3f} ({spread}). "
+        f"Winner's ms/image over the preset's: {statistics.median(ratios):.2f}x median "
+        f"({min(ratios):.2f}-{max(ratios):.2f}x over the rounds).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -204,13 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-trials", type=int, default=60, help="trials over the MACs budget cost nothing"
     )
-    parser.add_argument("--budget", type=float, default=36, help="search minutes")
+    parser.add_argument("--budget", type=float, default=30, help="search minutes")
     parser.add_argument("--max-params", type=float, default=2e6, help="a params<= budget")
     parser.add_argument(
         "--max-macs", type=float, default=6e8, help="a macs<= budget (the demo preset: 5.8e8)"
     )
-    parser.add_argument("--epochs", type=int, default=24, help="epochs of the two final runs")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=24, help="epochs of each final run")
+    parser.add_argument("--seed", type=int, default=0, help="of the data and the search")
+    parser.add_argument(
+        "--seeds", type=seed_list, default=[0, 1], help="training seeds of the final runs"
+    )
+    parser.add_argument(
+        "--latency-rounds", type=int, default=7, help="rounds of timing both final models"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny, to test every step")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
@@ -231,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.architectures, args.size, args.count = "flexunet,unet", 64, 24
         args.trial_epochs, args.max_trials, args.budget, args.epochs = 1, 2, 5, 1
+        args.seeds, args.latency_rounds = [0], 2
     with tempfile.TemporaryDirectory() as folder:
         report = run(args, Path(folder))
         if args.plot:

@@ -118,6 +118,7 @@ def test_startup_benchmark_reports_interleaved_medians_against_its_reference(tmp
 
 
 def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
+    from benchmarks.seeds import summarize
     from benchmarks.tune import table
 
     def trial(number, status, architecture, score, params, latency, reason=""):
@@ -131,12 +132,9 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
             "reason": reason,
         }
 
-    def final(name, params, latency, val, test):
+    def final(seed, val, test):
         return {
-            "model": {"name": name},
-            "params": params,
-            "macs": params * 1000,
-            "latency_ms": latency,
+            "seed": seed,
             "best_val_fg_miou": val,
             "test_miou_foreground": test,
             "train_seconds": 120.0,
@@ -155,6 +153,7 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
             "max_macs": 2e9,
             "epochs": 3,
             "seed": 0,
+            "seeds": [0, 1],
         },
         "search_minutes": 0.4,
         "trials": [
@@ -163,18 +162,30 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
         ],
         "front": ["0"],
         "best": {"trial": "0", "architecture": "flexunet"},
-        "winner": final("flexunet_cpu_demo", 502086, 9.8, 0.45, 0.52),
-        "demo_preset": final("flexunet_cpu_demo", 484934, 7.1, 0.40, 0.48),
+        "runs": {
+            "winner": [final(0, 0.45, 0.52), final(1, 0.47, 0.50)],
+            "demo_preset": [final(0, 0.40, 0.48), final(1, 0.44, 0.50)],
+        },
+        "test_gap": summarize([0.04, 0.0]),
+        "costs": {
+            "winner": {"params": 502086, "macs": 5e8, "latency_ms": [9.8, 9.0, 11.0]},
+            "demo_preset": {"params": 484934, "macs": 4.8e8, "latency_ms": [7.0, 7.1, 8.0]},
+            "latency_ratio": [1.40, 1.27, 1.375],
+        },
     }
     lines = table(report).splitlines()
     assert "2 trials in 0.4 min, 1 completed." in lines[0]
     assert "| 0 | completed | flexunet | 0.410 | 502,086 | 9.8 | yes |  |" in lines
     assert "| 1 | failed | unet |  | 3,000,000 |  |  | params 3,000,000 > 2,000,000 |" in lines
-    assert "| search winner (trial 0, `flexunet`) | 502,086 | 9.8 | 0.450 | 0.520 | 2.0 |" in lines
-    assert "| demo preset `flexunet_cpu_demo` | 484,934 | 7.1 | 0.400 | 0.480 | 2.0 |" in lines
+    assert "| 1 | search winner (trial 0, `flexunet`) | 0.470 | 0.500 | 2.0 |" in lines
+    assert "| 0 | demo preset `flexunet_cpu_demo` | 0.400 | 0.480 | 2.0 |" in lines
+    assert "| search winner (trial 0, `flexunet`) | 502,086 | 0.50 | 9.8 (9.0-11.0) |" in lines
+    assert "| demo preset `flexunet_cpu_demo` | 484,934 | 0.48 | 7.1 (7.0-8.0) |" in lines
+    # Two seeds' gaps +0.04 and 0: mean +0.02, standard error 0.02, t(1) = 12.71.
     assert lines[-1] == (
-        "Winner minus preset, test miou_foreground: +0.040 (one seed); parameters 1.04x, "
-        "MACs 0.50 G against 0.48 G, ms/image 1.38x."
+        "Winner minus preset, test miou_foreground: mean +0.020 (standard error 0.020, "
+        "95% interval [-0.234, +0.274] over 2 seeds: no difference detected). "
+        "Winner's ms/image over the preset's: 1.38x median (1.27-1.40x over the rounds)."
     )
 
 

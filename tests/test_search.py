@@ -18,6 +18,7 @@ from flexseg import cli
 from flexseg.config import ConfigError, config_from_dict, load_config
 from flexseg.config.toml_writer import dumps
 from flexseg.data.synthetic import write_dataset
+from flexseg.models.catalogue.registry import model_entry
 from flexseg.run.setup import RunSetup
 from flexseg.tune import search
 from flexseg.tune.records import TrialRecord, read_records
@@ -44,6 +45,8 @@ def search_config(root, folder, **tune):
 def test_every_architecture_space_gives_a_best_toml_that_loads_and_builds(
     architecture, data_root, tmp_path
 ):
+    entry = model_entry(architecture)
+    assert entry.search_space is not None, f"{architecture} declares no search space"
     config = search_config(data_root, tmp_path, architectures=[architecture])
     space = SearchSpace(config, image_size=(64, 64))
     hp = keras_tuner.HyperParameters()
@@ -52,6 +55,7 @@ def test_every_architecture_space_gives_a_best_toml_that_loads_and_builds(
         if hp.is_active(parameter):
             hp.values[parameter.name] = parameter.random_sample(seed=index)
     plan = space.plan(hp)
+    assert set(plan.model) - {"name"} <= set(entry.setting_names())
     record = TrialRecord("0", "completed", architecture=architecture, model=plan.model,
                          train=plan.train, score=0.5)  # fmt: skip
     path = tmp_path / "best.toml"

@@ -35,6 +35,8 @@ def test_search_writes_trials_and_a_best_config_that_trains(data_root, tmp_path)
     config.write_text(
         f'[model]\nname = "flexunet"\n[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
         f'[train]\nbatch_size = 4\nrun_dir = "{tmp_path / "run"}"\nepoch_change_images = 0\n'
+        # Narrowed to small models (the full space reaches 6 levels of 32 filters).
+        "[tune.settings.flexunet]\nbase_filters = [8, 16]\nnum_layers = 3\n"
     )
     argv = ["tune", str(config), "--trials", "2", "--epochs", "1", "--out", str(tmp_path / "t")]
     assert cli.main(argv) == 0
@@ -99,8 +101,9 @@ def test_a_trial_is_built_compiled_and_steered_as_train_does(data_root, tmp_path
         return history
 
     monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    small = {"base_filters": 8, "num_layers": 3}
     config = config_from_dict({
-        "model": {"name": "flexunet"},
+        "model": {"name": "flexunet", **small},
         "data": {"root": str(data_root), "palette": "mvtec_screw"},
         "train": {
             "epochs": 1, "batch_size": 4, "run_dir": str(tmp_path / "run"),
@@ -108,7 +111,8 @@ def test_a_trial_is_built_compiled_and_steered_as_train_does(data_root, tmp_path
             "legacy_dice_metric": True, "patience": 3, "reduce_lr_patience": 2,
             "max_minutes": 30,
         },
-        "tune": {"max_trials": 1, "epochs": 1, "loss": "cce+dice"},  # the train loss
+        "tune": {"max_trials": 1, "epochs": 1, "loss": "cce+dice",  # the train loss
+                 "settings": {"flexunet": small}},
     })  # fmt: skip
     train(config, verbose=0)
     tune(config, out=tmp_path / "tuning", verbose=0)
