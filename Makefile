@@ -39,9 +39,10 @@ TEST_CACHE ?= $(CURDIR)/.cache/tests
 TEST_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
 	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 FLEXSEG_TEST_CACHE=$(TEST_CACHE) \
 	XLA_FLAGS="--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
-# Two test processes (pytest-xdist), one per CI core; a file's tests stay in one process;
-# the ten slowest tests are listed, to see where CI time goes.
-PARALLEL ?= -n 2 --dist loadfile --durations=10
+# Two test processes (pytest-xdist), one per CI core; a file's tests stay in one process, and
+# files are handed out slowest first (conftest.py: SLOWEST_FILES); the ten slowest tests are
+# listed, to see where CI time goes.
+PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=10
 
 # The whole suite (tests and the docstring examples) once per Keras backend.
 test: lint

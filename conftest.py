@@ -5,6 +5,26 @@ import pytest
 
 from flexseg.models.catalogue import registry
 
+# The files that take longest (`pytest --durations=0`, summed per file on each backend), slowest
+# first: they are collected first, and `make test` passes --no-loadscope-reorder so that
+# pytest-xdist hands files out in this order. A long file handed out last runs alone at the
+# end while the other worker idles.
+SLOWEST_FILES = (
+    "tests/test_search.py",
+    "tests/test_all_models.py",
+    "tests/test_cross_backend.py",
+    "tests/test_training.py",
+    "tests/test_tune.py",
+    "tests/test_benchmark_scripts.py",
+    "tests/test_zoo.py",
+    "tests/test_light_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: position for position, path in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
 
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {keras.backend.backend()}"

@@ -47,8 +47,17 @@ def test_flexunet_macs_match_the_hand_count(shape, classes, base_filters, kernel
     assert card.macs_uncounted == ()
 
 
-def test_published_screw_model_cost():
+def test_published_screw_preset_settings_and_cost():
+    """The original's MVTec-screw FlexUNet (built once here: 125M parameters)."""
     card = flexseg.describe("flexunet_mvtec_screw", input_shape=(256, 256, 3))
+    settings = card.settings
+    assert settings["num_classes"] == 6
+    assert settings["base_filters"] == 16 and settings["base_kernels"] == [9, 9]
+    assert settings["num_layers"] == 8 and settings["dropout_rate"] == 0.03
+    assert settings["dilation"] == [1, 1]
+    assert settings["input_normalize"] is False and settings["normalization"] is False
+    assert flexseg.get_preset("flexunet_mvtec_screw").settings["input_shape"] == (512, 512, 3)
+    # The hand count fixes the layout: 16 filters doubling over 8 levels, kernels 9 to 3.
     assert card.params == 124_996_934
     assert card.macs == flexunet_macs_by_hand(256, 256, 3, 6, 16, 9, 8)
 

@@ -65,19 +65,6 @@ def test_layer_order_within_a_level():
     assert not any(isinstance(layer, keras.layers.Rescaling) for layer in plain.layers)
 
 
-def test_published_screw_preset():
-    model = flexseg.build("flexunet_mvtec_screw", input_shape=(128, 128, 3))
-    config = model.get_config()
-    assert config["num_classes"] == 6
-    assert config["base_filters"] == 16 and config["base_kernels"] == [9, 9]
-    assert config["num_layers"] == 8 and config["dropout_rate"] == 0.03
-    assert config["dilation"] == [1, 1]
-    assert config["input_normalize"] is False and config["normalization"] is False
-    assert conv_layers(model)[-2].filters == 16
-    assert max(c.filters for c in conv_layers(model)) == 16 * 2**7
-    assert flexseg.get_preset("flexunet_mvtec_screw").settings["input_shape"] == (512, 512, 3)
-
-
 def test_single_class_uses_final_activation():
     sigmoid = flexseg.build("flexunet", num_classes=1, input_shape=(16, 16, 1), num_layers=2)
     assert sigmoid.layers[-1].activation.__name__ == "sigmoid"
