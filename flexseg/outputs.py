@@ -25,13 +25,16 @@ from flexseg.errors import FlexsegError
 
 
 @contextlib.contextmanager
-def staged_folder(target: str | Path) -> Iterator[Path]:
+def staged_folder(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling folder; rename it to `target` only if the block succeeds.
 
-    `target` must not exist, or be an empty folder: earlier results are never overwritten.
+    `target` must not exist, or be an empty folder: earlier results are never overwritten,
+    unless `overwrite`, where the old folder is replaced once the new one is complete.
     """
     target = Path(target)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and not target.is_dir():
+        raise FlexsegError(f"{target}: is a file; the output must be a folder.")
+    if target.exists() and any(target.iterdir()) and not overwrite:
         raise FlexsegError(
             f"{target}: already exists and is not empty; choose a new output folder so earlier "
             "results are not mixed with or overwritten by new ones."
@@ -44,8 +47,12 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if target.exists():
-        target.rmdir()
-    staging.replace(target)
+        old = target.with_name(f".{target.name}.old-{staging.name.rpartition('-')[2]}")
+        target.replace(old)
+        staging.replace(target)
+        shutil.rmtree(old)
+    else:
+        staging.replace(target)
 
 
 def save_png(path: Path, array: np.ndarray) -> None:

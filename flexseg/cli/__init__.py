@@ -9,6 +9,7 @@ Example:
     flexseg train run.toml --set train.epochs=3
     flexseg evaluate run.toml
     flexseg infer run.toml --input images/ --output predictions/
+    flexseg export runs/demo --format onnx --out exports/demo
     flexseg tune run.toml --trials 10 --epochs 5
     flexseg config convert train_eval_infer.config
     flexseg demo --out runs/demo
@@ -30,6 +31,7 @@ SUBCOMMANDS = {
     "train": "train",
     "evaluate": "evaluate",
     "infer": "infer",
+    "export": "export",
     "tune": "tune",
     "config": "config",
     "demo": "demo",

@@ -1,0 +1,163 @@
+"""Exported models run by their own runtimes, behind the interface `flexseg infer`'s
+Predictor uses: `input_shape`, `size_multiple` and `predict_on_batch` (class probabilities;
+a model exported with its arg-max returns labels, which come back one-hot).
+
+Example (an export folder written by `flexseg export`):
+    >>> is_export("runs/demo/best.keras")
+    False
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flexseg.errors import FlexsegError
+from flexseg.export.formats import check_modules, get_format
+from flexseg.export.sidecar import SIDECAR, read_sidecar, sidecar_palette
+
+SUFFIXES = (".onnx", ".xml", ".tflite")
+
+
+class ExportedModel:
+    """An exported model's predictions as numpy, batch by batch."""
+
+    size_multiple = 1
+
+    def __init__(self, folder: Path, sidecar: dict[str, Any]):
+        self.folder, self.sidecar = folder, sidecar
+        self.path = folder / sidecar["file"]
+        if not self.path.exists():
+            raise FlexsegError(f"{self.path}: missing; {folder / SIDECAR} names it.")
+        self.input_shape = tuple(sidecar["input_shape"])
+        self.batch = self.input_shape[0]
+        self.num_classes = len(sidecar["classes"])
+        self.palette = sidecar_palette(sidecar, str(folder / SIDECAR))
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def outputs(self, images: np.ndarray) -> np.ndarray:
+        """The runtime's outputs (probabilities, or labels) for (N, H, W, C) float32 images."""
+        images = np.asarray(images, np.float32)
+        if images.shape[1:] != self.input_shape[1:]:
+            raise FlexsegError(
+                f"{self.path}: takes images of {self.input_shape[1:]}, given {images.shape[1:]}."
+            )
+        if self.batch is None:
+            outputs = self.run(images)
+        else:  # a static batch: full chunks, the last one padded
+            chunks = []
+            for start in range(0, len(images), self.batch):
+                chunk = images[start : start + self.batch]
+                padding = self.batch - len(chunk)
+                if padding:
+                    chunk = np.concatenate([chunk, np.repeat(chunk[-1:], padding, axis=0)])
+                chunks.append(self.run(chunk)[: self.batch - padding])
+            outputs = np.concatenate(chunks)
+        return outputs
+
+    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W, K) float32 probabilities for (N, H, W, C) float32 images."""
+        outputs = self.outputs(images)
+        if self.sidecar["output"] == "labels":
+            return np.eye(self.num_classes, dtype=np.float32)[outputs.astype(np.int64)]
+        return outputs.astype(np.float32)
+
+
+class OnnxModel(ExportedModel):
+    def __init__(self, folder: Path, sidecar: dict[str, Any]):
+        super().__init__(folder, sidecar)
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(self.path), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+class OpenVinoModel(ExportedModel):
+    def __init__(self, folder: Path, sidecar: dict[str, Any]):
+        super().__init__(folder, sidecar)
+        import openvino
+
+        # float32 arithmetic: OpenVINO's default on CPUs with bfloat16 units is bfloat16
+        # (errors up to 3e-2 in the probabilities on this machine's CPU).
+        self.compiled = openvino.Core().compile_model(
+            str(self.path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+        )
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.compiled(batch)[0]
+
+
+class LiteRtModel(ExportedModel):
+    def __init__(self, folder: Path, sidecar: dict[str, Any]):
+        super().__init__(folder, sidecar)
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(self.path))
+        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        self.output_index = self.interpreter.get_output_details()[0]["index"]
+        self.allocated_batch = None
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        if self.allocated_batch != len(batch):
+            self.interpreter.resize_tensor_input(self.input_index, batch.shape)
+            self.interpreter.allocate_tensors()
+            self.allocated_batch = len(batch)
+        self.interpreter.set_tensor(self.input_index, batch)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self.output_index)
+
+
+class SavedModelModel(ExportedModel):
+    def __init__(self, folder: Path, sidecar: dict[str, Any]):
+        super().__init__(folder, sidecar)
+        import tensorflow as tf
+
+        self.loaded = tf.saved_model.load(str(self.path))  # kept: serve needs its variables
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.loaded.serve(batch).numpy()
+
+
+RUNTIMES = {
+    "onnx": OnnxModel,
+    "openvino": OpenVinoModel,
+    "litert": LiteRtModel,
+    "saved_model": SavedModelModel,
+}
+
+
+def export_folder(path: str | Path) -> Path | None:
+    """The export folder `path` names (the folder, its model.json or its model file), or None."""
+    path = Path(path)
+    if path.is_dir():
+        return path if (path / SIDECAR).is_file() else None
+    if path.name == SIDECAR or path.suffix in SUFFIXES:
+        return path.parent if (path.parent / SIDECAR).is_file() else None
+    return None
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether `path` is an export folder written by `flexseg export` (or a file in one)."""
+    return export_folder(path) is not None
+
+
+def load_exported(path: str | Path) -> ExportedModel:
+    """The exported model at `path` (its folder, model.json or model file), ready to predict."""
+    folder = export_folder(path)
+    if folder is None:
+        raise FlexsegError(f"{path}: not an export folder (no {SIDECAR} beside it).")
+    sidecar = read_sidecar(folder / SIDECAR)
+    fmt = get_format(sidecar["format"])
+    check_modules((fmt.runtime,), f"running a {fmt.name} model")
+    return RUNTIMES[fmt.name](folder, sidecar)
