@@ -13,6 +13,7 @@ SLOWEST_FILES = (
     "tests/test_search.py",
     "tests/test_all_models.py",
     "tests/test_cross_backend.py",
+    "tests/test_export.py",
     "tests/test_training.py",
     "tests/test_tune.py",
     "tests/test_benchmark_scripts.py",

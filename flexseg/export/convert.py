@@ -83,7 +83,10 @@ def deployable_model(
         rebuilt.set_weights(model.get_weights())
         if not include_argmax:
             return rebuilt
-        labels = keras.ops.cast(keras.ops.argmax(rebuilt.output, axis=-1), "uint8")
+        # top_k rather than argmax: TensorFlow's argmax carries a bitcast that ONNX lacks;
+        # both take the lowest index among equal values.
+        indices = keras.ops.top_k(rebuilt.output, k=1)[1][..., 0]
+        labels = keras.ops.cast(indices, "uint8")
         return keras.Model(rebuilt.input, labels, name=f"{rebuilt.name}_labels")
     finally:
         keras.config.set_dtype_policy(previous)

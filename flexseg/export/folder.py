@@ -8,7 +8,7 @@ Example:
     >>> export_model("missing_run", "tflite", Path(tempfile.mkdtemp()) / "out")
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    flexseg.errors.FlexsegError: unknown export format 'tflite'. Formats: onnx, saved_model, ...
+    flexseg.errors.FlexsegError: unknown export format 'tflite'. Did you mean: litert? ...
 """
 
 from __future__ import annotations

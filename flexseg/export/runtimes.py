@@ -10,13 +10,16 @@ Example (an export folder written by `flexseg export`):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from flexseg.errors import FlexsegError
 from flexseg.export.formats import check_modules, get_format
 from flexseg.export.sidecar import SIDECAR, read_sidecar, sidecar_palette
+
+if TYPE_CHECKING:
+    from flexseg.config import Config
 
 SUFFIXES = (".onnx", ".xml", ".tflite")
 
@@ -34,6 +37,7 @@ class ExportedModel:
         self.input_shape = tuple(sidecar["input_shape"])
         self.batch = self.input_shape[0]
         self.num_classes = len(sidecar["classes"])
+        self.output_shape = (*self.input_shape[:3], self.num_classes)  # as probabilities
         self.palette = sidecar_palette(sidecar, str(folder / SIDECAR))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -150,6 +154,21 @@ def export_folder(path: str | Path) -> Path | None:
 def is_export(path: str | Path) -> bool:
     """Whether `path` is an export folder written by `flexseg export` (or a file in one)."""
     return export_folder(path) is not None
+
+
+def exported_config(model: ExportedModel, overrides: list[str] | None = None) -> Config:
+    """A config for `flexseg infer` with an exported model: its classes, channels and scaling
+    from model.json, and `overrides` (--set infer.KEY=VALUE) for the [infer] section."""
+    from flexseg.config import config_from_dict
+
+    sidecar = model.sidecar
+    data = {
+        "root": ".",
+        "palette": sidecar["classes"],
+        "channels": model.input_shape[-1],
+        "scale": sidecar["scale"],
+    }
+    return config_from_dict({"data": data}, overrides, source=str(model.folder / SIDECAR))
 
 
 def load_exported(path: str | Path) -> ExportedModel:

@@ -16,6 +16,7 @@ from flexseg.config import Config, load_config
 from flexseg.errors import FlexsegError
 
 CONFIG_NAMES = ("config.toml", "best.toml")  # what a run folder (train) or a search (tune) holds
+CONFIG_SUFFIXES = (".toml", ".config", ".ini", ".cfg")  # flexseg's and the original's configs
 
 
 def resolve_source(
@@ -47,5 +48,10 @@ def resolve_source(
                 "config with --config (it names the palette and the input scaling)."
             )
         return load_config(found, overrides), source
+    if config is None and source.suffix.lower() not in CONFIG_SUFFIXES:
+        raise FlexsegError(
+            f"{source}: not a flexseg model or run config; give a run's config "
+            f"({', '.join(CONFIG_SUFFIXES)}), its run folder or its .keras file."
+        )
     loaded = load_config(config or source, overrides)
     return loaded, Path(checkpoint) if checkpoint else loaded.run_dir / "best.keras"

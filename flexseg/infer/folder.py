@@ -8,6 +8,7 @@ own size, named like a ground-truth mask), overlays/a/b.png, and on request pane
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +43,12 @@ def infer_folder(
     input_dir: str | Path | None = None,
     output_dir: str | Path | None = None,
     progress: bool = True,
+    model: Any = None,
 ) -> int:
-    """Predict every image under the input folder; returns how many were written."""
+    """Predict every image under the input folder; returns how many were written.
+
+    `model` (default: the run's trained model) may be any object with Keras's `input_shape`
+    and `predict_on_batch`, such as an exported model (flexseg.export.load_exported)."""
     speed_up_process()
     settings = config.infer
     source = input_dir or settings["input"]
@@ -54,8 +59,10 @@ def infer_folder(
     if target == source or source in target.parents:
         raise FlexsegError(f"{target}: the output may not be inside the input folder {source}.")
     setup = RunSetup(config)
-    model = setup.trained_model(checkpoint)
+    if model is None:
+        model = setup.trained_model(checkpoint)
     palette = setup.palette
+    palette.check_num_classes(model.output_shape[-1])
     predictor = Predictor(
         model, tile=settings["tile_size"], overlap=settings["tile_overlap"],
         flip_tta=settings["flip_tta"],

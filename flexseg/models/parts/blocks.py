@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from keras import layers
+from keras import layers, ops
 
 from flexseg.models.parts.layers import (
     FixedDepthwiseFilter,
@@ -330,10 +330,16 @@ def rsu_block(
 
 
 # === Transformer blocks ===
+def exact_gelu(x):
+    """GELU written with erf, as keras.activations.gelu(approximate=False) computes it:
+    TensorFlow's own GELU uses erfc, which tf2onnx cannot convert to ONNX."""
+    return 0.5 * x * (1.0 + ops.erf(x * 0.7071067811865476))
+
+
 def mlp(x, hidden: int, *, name: str, dropout_rate: float = 0.0):
     """Dense(hidden, gelu) -> Dense(back to the input width), with dropout after each."""
     width = x.shape[-1]
-    x = layers.Dense(hidden, activation="gelu", name=f"{name}_fc1")(x)
+    x = layers.Dense(hidden, activation=exact_gelu, name=f"{name}_fc1")(x)
     if dropout_rate > 0:
         x = layers.Dropout(dropout_rate, name=f"{name}_drop1")(x)
     x = layers.Dense(width, name=f"{name}_fc2")(x)

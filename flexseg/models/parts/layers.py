@@ -93,6 +93,11 @@ class SpreadTo(keras.layers.Layer):
 
     def call(self, inputs):
         reference, features = inputs
+        height, width = reference.shape[1], reference.shape[2]
+        if height is not None and width is not None:
+            # Broadcasting over a constant rather than a tile: OpenVINO's converter mis-shapes
+            # a tile whose sizes it moves across a layout transpose.
+            return features + ops.zeros((1, height, width, 1), features.dtype)
         height, width = ops.shape(reference)[1], ops.shape(reference)[2]
         return ops.tile(features, (1, height, width, 1))
 
@@ -244,7 +249,7 @@ class WindowAttention(keras.layers.Layer):
         _, height, width, channels = inputs.shape
         w, heads, s = self.window, self.num_heads, self.shift_size
         head_width = channels // heads
-        x = ops.roll(inputs, (-s, -s), axis=(1, 2)) if s else inputs
+        x = _cyclic_shift(inputs, -s) if s else inputs
         x = ops.reshape(x, (-1, height // w, w, width // w, w, channels))
         x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, w * w, channels))
         qkv = ops.reshape(self.qkv(x), (-1, w * w, 3, heads, head_width))
@@ -264,7 +269,7 @@ class WindowAttention(keras.layers.Layer):
         x = self.projection(x)
         x = ops.reshape(x, (-1, height // w, width // w, w, w, channels))
         x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, height, width, channels))
-        return ops.roll(x, (s, s), axis=(1, 2)) if s else x
+        return _cyclic_shift(x, s) if s else x
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -283,6 +288,15 @@ class WindowAttention(keras.layers.Layer):
             "shift": self.shift,
             "dropout_rate": self.dropout_rate,
         }
+
+
+def _cyclic_shift(x, shift: int):
+    """`ops.roll(x, (shift, shift), axis=(1, 2))` as slices and concatenations: LiteRT's
+    built-in operators have no roll (TensorFlow's Roll needs its Flex delegate)."""
+    split = -shift % x.shape[1]
+    x = ops.concatenate([x[:, split:], x[:, :split]], axis=1)
+    split = -shift % x.shape[2]
+    return ops.concatenate([x[:, :, split:], x[:, :, :split]], axis=2)
 
 
 def _relative_position_index(window: int) -> np.ndarray:
