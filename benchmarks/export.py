@@ -1,0 +1,277 @@
+"""Inference latency of exported models in their runtimes, next to Keras on each backend.
+
+    python -m benchmarks.export --json benchmarks/results/export_cpu.json \\
+        --markdown benchmarks/results/export_cpu.md
+    python -m benchmarks.export --smoke     # a tiny model, ONNX and this backend only
+
+For each model (default: FlexUNet with the original's MVTec-screw settings, and the demo
+preset), at --size (default 512x512) with seeded random weights: the model is saved once as a
+.keras file, exported by `flexseg.export.export_model` to each format (its export time, file
+size and parity check recorded), and every runtime (onnxruntime CPU, OpenVINO CPU in float32,
+LiteRT, TensorFlow SavedModel) and every Keras backend predicts batches of 1 and 8 images.
+Each measurement runs in its own process, one after another; reported: milliseconds per image,
+the median of --repeats calls after one warm-up call, with the fastest and slowest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.machine import describe_machine, publish
+
+BACKENDS = ("tensorflow", "jax", "torch")
+FORMATS = ("onnx", "openvino", "litert", "saved_model")
+RUNTIME_NAMES = {
+    "onnx": "onnxruntime (CPU)",
+    "openvino": "OpenVINO (CPU, f32)",
+    "litert": "LiteRT",
+    "saved_model": "TensorFlow SavedModel",
+}
+MODELS = ("flexunet_mvtec_screw", "flexunet_cpu_demo")
+
+
+# === Workers: each runs in its own process ===
+
+
+def save_model(preset: str, size: int, folder: str) -> dict:
+    """Build the preset at size x size with seeded weights; save model.keras and a config."""
+    import keras
+
+    import flexseg
+
+    keras.utils.set_random_seed(0)
+    model = flexseg.build(preset, input_shape=(size, size, 3))
+    run = Path(folder)
+    classes = "".join(
+        f'[[data.palette]]\nid = {i}\nname = "class{i}"\ncolor = [{i * 40}, 0, 0]\n'
+        for i in range(model.num_classes)
+    )
+    (run / "config.toml").write_text(f'[model]\nname = "{model.architecture}"\n[data]\nroot = "."\n'
+                                     f"{classes}")  # fmt: skip
+    model.save(run / "model.keras")
+    return {"params": model.count_params()}
+
+
+def export_format(folder: str, fmt: str) -> dict:
+    """Export model.keras to `fmt`: seconds, bytes, and the export's own parity check."""
+    from flexseg.export import export_model
+
+    result = export_model(Path(folder) / "model.keras", fmt, Path(folder) / fmt)
+    return {
+        "export_seconds": result.seconds,
+        "size_bytes": result.size_bytes,
+        "exported_by": result.exported_by,
+        "parity": result.parity,
+    }
+
+
+def time_calls(predict, size: int, batches: list[int], repeats: int) -> dict:
+    """Milliseconds per image for each batch size: median, min and max of `repeats` calls."""
+    rows = {}
+    for batch in batches:
+        images = np.random.default_rng(batch).uniform(0, 255, (batch, size, size, 3))
+        images = images.astype("float32")
+        predict(images)  # warm-up: tracing, compilation, memory
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            predict(images)
+            times.append((time.perf_counter() - started) * 1000 / batch)
+        rows[str(batch)] = {
+            "median_ms": statistics.median(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+        }
+    return rows
+
+
+def time_keras(folder: str, size: int, batches: list[int], repeats: int) -> dict:
+    import keras
+
+    from flexseg.export.convert import load_flexseg_model
+
+    model = load_flexseg_model(Path(folder) / "model.keras")
+
+    def predict(images):
+        return keras.ops.convert_to_numpy(model.predict_on_batch(images))
+
+    return time_calls(predict, size, batches, repeats)
+
+
+def time_runtime(folder: str, fmt: str, size: int, batches: list[int], repeats: int) -> dict:
+    from flexseg.export import load_exported
+
+    exported = load_exported(Path(folder) / fmt)
+    return time_calls(exported.outputs, size, batches, repeats)
+
+
+def worker(task: dict) -> dict:
+    kind = task.pop("kind")
+    return {"save": save_model, "export": export_format, "keras": time_keras,
+            "runtime": time_runtime}[kind](**task)  # fmt: skip
+
+
+def in_subprocess(task: dict, backend: str = "tensorflow") -> dict:
+    """Run `task` in a fresh process on `backend`; a failure is returned as {"error": ...}."""
+    environment = dict(os.environ, KERAS_BACKEND=backend)
+    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    command = [sys.executable, "-m", "benchmarks.export", "--worker", json.dumps(task)]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        return {"error": " | ".join(lines[-2:])[-400:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# === The run and its table ===
+
+
+def benchmark_model(preset: str, args: argparse.Namespace, formats, backends) -> dict:
+    timing = {"size": args.size, "batches": args.batches, "repeats": args.repeats}
+    with tempfile.TemporaryDirectory(prefix="flexseg-export-bench-") as folder:
+        saved = in_subprocess(
+            {"kind": "save", "preset": preset, "size": args.size, "folder": folder}
+        )
+        model = {"model": preset, **saved}
+        rows = []
+        for backend in backends:
+            row = {"runtime": f"Keras on {backend}", "backend": backend}
+            timed = in_subprocess({"kind": "keras", "folder": folder, **timing}, backend)
+            row.update(timed if "error" in timed else {"latency": timed})
+            rows.append(row)
+            print(json.dumps(row)[:200], flush=True)
+        for fmt in formats:
+            row = {"runtime": RUNTIME_NAMES[fmt], "format": fmt}
+            row.update(in_subprocess({"kind": "export", "folder": folder, "fmt": fmt}))
+            if "error" not in row:
+                timed = in_subprocess({"kind": "runtime", "folder": folder, "fmt": fmt, **timing})
+                row.update(timed if "error" in timed else {"latency": timed})
+            rows.append(row)
+            print(json.dumps(row)[:200], flush=True)
+    return {**model, "rows": rows}
+
+
+def _cell(latency: dict, batch: int) -> str:
+    entry = latency.get(str(batch))
+    if not entry:
+        return ""
+    return f"{entry['median_ms']:.1f} ({entry['min_ms']:.1f}-{entry['max_ms']:.1f})"
+
+
+def fastest_note(result: dict, batch: int) -> str:
+    """Which runtime is fastest at `batch`, and how it compares with the fastest Keras."""
+    timed = [r for r in result["rows"] if "latency" in r and str(batch) in r["latency"]]
+    keras_rows = [r for r in timed if "backend" in r]
+    exported = [r for r in timed if "format" in r]
+    if not keras_rows or not exported:
+        return ""
+    best_keras = min(keras_rows, key=lambda r: r["latency"][str(batch)]["median_ms"])
+    best = min(exported, key=lambda r: r["latency"][str(batch)]["median_ms"])
+    ratio = (
+        best["latency"][str(batch)]["median_ms"] / best_keras["latency"][str(batch)]["median_ms"]
+    )
+    verdict = "faster than every Keras backend" if ratio < 1 else "not faster than Keras"
+    return (
+        f"batch {batch}: fastest runtime {best['runtime']}, {ratio:.2f}x the time of the fastest "
+        f"Keras backend ({best_keras['runtime']}): {verdict}."
+    )
+
+
+def table(report: dict) -> str:
+    s = report["settings"]
+    machine = report["machine"]
+    lines = [
+        f"Device: {machine['cpu']}, {machine['cores']} cores. {s['size']}x{s['size']}x3 inputs, "
+        f"ms per image: median of {s['repeats']} calls after a warm-up (fastest-slowest). "
+        "Exports by `flexseg.export` from the tensorflow backend; parity: the export's own "
+        "check against Keras (largest probability difference).",
+    ]
+    for result in report["results"]:
+        batches = s["batches"]
+        lines += [
+            "",
+            f"**{result['model']}** ({result.get('params', 0):,} parameters)",
+            "",
+            "| runtime | "
+            + " | ".join(f"batch {b} ms/image" for b in batches)
+            + " | export s | file MB | parity |",
+            "|---|" + "---:|" * len(batches) + "---:|---:|---:|",
+        ]
+        for row in result["rows"]:
+            if "error" in row:
+                error = row["error"][:160].replace("|", "/")
+                lines.append(f"| {row['runtime']} | failed: {error} |" + " |" * (len(batches) + 2))
+                continue
+            cells = [_cell(row["latency"], b) for b in batches]
+            if "format" in row:
+                parity = row["parity"]["max_probability_difference"]
+                extra = [f"{row['export_seconds']:.1f}", f"{row['size_bytes'] / 1e6:.1f}",
+                         f"{parity:.1e}" if parity is not None else "labels"]  # fmt: skip
+            else:
+                extra = ["", "", ""]
+            lines.append(f"| {row['runtime']} | " + " | ".join(cells + extra) + " |")
+        notes = [fastest_note(result, b) for b in batches]
+        lines += ["", *[f"- {n}" for n in notes if n]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated presets")
+    parser.add_argument("--size", type=int, default=512, help="image side (default 512)")
+    parser.add_argument("--batches", default="1,8", help="batch sizes (default 1,8)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls (default 5)")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--smoke", action="store_true", help="tiny model, ONNX, this backend")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+    if args.smoke:
+        args.models, args.size, args.batches, args.repeats = "flexunet_tiny", 32, "1,2", 1
+        args.formats = "onnx"
+        args.backends = os.environ.get("KERAS_BACKEND", "tensorflow")
+    args.batches = [int(b) for b in args.batches.split(",")]
+    formats = [f for f in args.formats.split(",") if f]
+    backends = [b for b in args.backends.split(",") if b]
+    for name, given, known in (("--formats", formats, FORMATS), ("--backends", backends, BACKENDS)):
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            parser.error(f"{name}: unknown {', '.join(unknown)}; choose from {', '.join(known)}.")
+    started = time.perf_counter()
+    results = [benchmark_model(m, args, formats, backends) for m in args.models.split(",") if m]
+    settings = {"size": args.size, "batches": args.batches, "repeats": args.repeats,
+                "formats": formats, "backends": backends}  # fmt: skip
+    report = {
+        "benchmark": "exported models' inference latency against Keras",
+        "command": "python -m benchmarks.export " + " ".join(argv or sys.argv[1:]),
+        "settings": settings,
+        "minutes": (time.perf_counter() - started) / 60,
+        "machine": describe_machine(),
+        "results": results,
+    }
+    publish(report, table(report), args.json, args.markdown)
+    failed = any("error" in row for result in results for row in result["rows"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
