@@ -25,6 +25,9 @@ GROUPS = {
     "jax backend": ["jax", "jaxlib"],
     "torch backend (CPU build)": ["torch"],
     "search (keras-tuner)": ["keras-tuner"],
+    "export (onnx, onnxruntime, tf2onnx, onnxscript, openvino, ai-edge-litert)": [
+        "onnx", "onnxruntime", "tf2onnx", "onnxscript", "openvino", "ai-edge-litert",
+    ],
     "test tools (pytest, hypothesis, ruff, tf-keras)": [
         "pytest", "hypothesis", "pytest-xdist", "ruff", "hatchling", "tf-keras",
     ],

@@ -286,10 +286,10 @@ def test_a_failed_parity_check_writes_nothing(flexunet_run, flexunet_export, tmp
 
     real = folder.check_parity
 
-    def against_shifted_weights(reference, staging, sidecar):
+    def against_shifted_weights(reference, staging, sidecar, tolerance):
         bias = reference.weights[-1]  # the class head's: other probabilities than exported
         bias.assign(bias + keras.ops.convert_to_tensor(np.linspace(0, 0.1, bias.shape[0])))
-        return real(reference, staging, sidecar)
+        return real(reference, staging, sidecar, tolerance)
 
     monkeypatch.setattr(folder, "export_file", converted)
     monkeypatch.setattr(folder, "export_in_subprocess", converted)
@@ -297,6 +297,17 @@ def test_a_failed_parity_check_writes_nothing(flexunet_run, flexunet_export, tmp
     with pytest.raises(FlexsegError, match="does not predict what Keras predicts"):
         export_model(flexunet_run[1], "onnx", tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_tolerance_decides_on_probabilities_but_never_on_changed_classes():
+    from flexseg.export.parity import compare
+
+    keras_probabilities = np.array([[[[0.6, 0.4], [0.2, 0.8]]]])
+    close = keras_probabilities + np.array([3e-4, -3e-4])
+    assert not compare(keras_probabilities, close)["passed"]
+    assert compare(keras_probabilities, close, tolerance=1e-3)["passed"]
+    flipped = np.array([[[1, 1]]])  # a runtime's labels: the first pixel changed class
+    assert compare(keras_probabilities, flipped, tolerance=0.5)["label_mismatches"] == 1
 
 
 def test_overwrite_replaces_an_earlier_export_only_once_the_new_one_is_complete(tmp_path):
@@ -352,3 +363,21 @@ def test_any_file_as_a_sidecar_loads_or_raises_a_flexseg_error(tmp_path_factory,
     path.write_text(text, encoding="utf-8")
     with contextlib.suppress(FlexsegError):
         read_sidecar(path)
+
+
+def test_a_mixed_precision_model_is_exported_in_float32():
+    from flexseg.export.convert import deployable_model
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = flexseg.build("flexunet_tiny")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.layers[1].compute_dtype == "bfloat16"
+    rebuilt = deployable_model(model, (64, 64))
+    assert {layer.dtype_policy.name for layer in rebuilt.layers} == {"float32"}
+    assert rebuilt.input_shape == (None, 64, 64, 3)
+    for mine, theirs in zip(rebuilt.weights, model.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(mine),
+                                      keras.ops.convert_to_numpy(theirs))  # fmt: skip

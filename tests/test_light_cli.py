@@ -21,6 +21,7 @@ MODULES = [
     "flexseg.train",
     "flexseg.evaluate",
     "flexseg.infer",
+    "flexseg.export",
     "flexseg.tune",
     "flexseg.config",
     "flexseg.demo",
@@ -80,6 +81,17 @@ def test_python_m_help_imports_no_backend():
                 except SystemExit as stop:
                     assert stop.code == 0, (module, stop.code)
             assert "usage: " in out.getvalue(), module
+        """
+    assert imported_after(code) == []
+
+
+def test_an_unknown_export_format_is_refused_before_keras_loads():
+    code = """
+        import contextlib, io
+        from flexseg.cli import main
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            assert main(["export", "run.toml", "--format", "tflite", "--out", "x"]) == 2
+        assert "Did you mean: litert?" in err.getvalue()
         """
     assert imported_after(code) == []
 

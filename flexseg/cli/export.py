@@ -54,20 +54,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="return a uint8 class-index map instead of probabilities",
     )  # fmt: skip
     option("--opset", type=int, help="ONNX opset (default: the converter's)")
+    option(
+        "--tolerance", type=float, default=1e-4,
+        help="largest probability difference from Keras accepted (default 1e-4)",
+    )  # fmt: skip
     option("--overwrite", action="store_true", help="replace --out if it exists")
     common.add_verbose_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from flexseg.export.folder import export_model
     from flexseg.export.formats import get_format
 
     get_format(args.format)  # an unknown format fails before Keras loads
+    from flexseg.export.folder import export_model
+
     result = export_model(
         args.source, args.format, args.out, config=args.config, checkpoint=args.checkpoint,
         overrides=args.set, input_size=tuple(args.input_size) if args.input_size else None,
         batch=args.batch, include_argmax=args.include_argmax, opset=args.opset,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, tolerance=args.tolerance,
     )  # fmt: skip
     import keras
 
