@@ -255,3 +255,43 @@ def test_install_size_groups_add_up(tmp_path):
     assert "tensorflow" in groups["tensorflow backend"]["distributions"]
     assert "keras" not in groups["jax backend"]["distributions"]  # counted in the core only
     assert groups["everything"]["mib"] >= groups["core"]["mib"] + groups["torch backend"]["mib"]
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the script runs each backend in its own process: its code paths, once",
+)
+def test_export_benchmark_smoke(tmp_path):
+    from benchmarks import export
+
+    out_json, out_md = tmp_path / "export.json", tmp_path / "export.md"
+    assert export.main(["--smoke", f"--json={out_json}", f"--markdown={out_md}"]) == 0
+    (result,) = json.loads(out_json.read_text())["results"]
+    keras_row, openvino_row = result["rows"]
+    assert keras_row["backend"] == "tensorflow" and openvino_row["format"] == "openvino"
+    for row in (keras_row, openvino_row):
+        assert set(row["latency"]) == {"1", "2"} and row["latency"]["1"]["median_ms"] > 0
+    assert openvino_row["parity"]["passed"] and openvino_row["size_bytes"] > 0
+    assert "| OpenVINO (CPU, f32) | " in out_md.read_text()
+
+
+def test_export_benchmark_table_shows_failures_and_the_torch_fallback():
+    from benchmarks import export
+    from benchmarks.machine import describe_machine
+
+    timed = {"1": {"median_ms": 10.0, "min_ms": 9.0, "max_ms": 11.0}}
+    rows = [
+        {"runtime": "Keras on tensorflow", "backend": "tensorflow", "latency": timed},
+        {"runtime": "LiteRT", "format": "litert", "error": "killed by signal 9 (out of memory)"},
+        {"runtime": "onnxruntime (CPU), exported by torch", "format": "onnx",
+         "dynamic_error": "killed by signal 9", "export_seconds": 2.0, "size_bytes": 10**6,
+         "parity": {"max_probability_difference": 1e-6},
+         "latency": {"1": {"median_ms": 5.0, "min_ms": 4.0, "max_ms": 6.0}}},
+    ]  # fmt: skip
+    settings = {"size": 32, "batches": [1], "repeats": 3, "tolerance": 1e-3}
+    report = {"settings": settings, "machine": describe_machine(),
+              "results": [{"model": "m", "params": 5, "rows": rows}]}  # fmt: skip
+    text = export.table(report)
+    assert "| LiteRT | failed: killed by signal 9 (out of memory) |" in text
+    assert "5.0 (4.0-6.0)" in text and "so torch's exporter wrote one model per batch" in text
+    assert "0.50x the time of the fastest Keras backend" in text and "faster than every" in text
