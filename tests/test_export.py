@@ -140,7 +140,7 @@ def test_flexunet_exports_to_every_format_and_predicts_what_keras_predicts(
 
 # On TensorFlow, the formats whose converters needed a change to a model: ONNX (swin's GELU),
 # LiteRT (swin's shifted windows) and OpenVINO (deeplab's image pooling); on torch, ONNX
-# by torch's exporter (deeplab's takes 20 s there and is left to benchmarks.export).
+# by torch's exporter (deeplab's export takes 20 s there: the tensorflow run covers it).
 ZOO_CASES = {
     "tensorflow": [
         ("swin_unet_tiny", "onnx"), ("swin_unet_tiny", "litert"),

@@ -122,22 +122,10 @@ class LiteRtModel(ExportedModel):
         return self.interpreter.get_tensor(self.output_index)
 
 
-class SavedModelModel(ExportedModel):
-    def __init__(self, folder: Path, sidecar: dict[str, Any]):
-        super().__init__(folder, sidecar)
-        import tensorflow as tf
-
-        self.loaded = tf.saved_model.load(str(self.path))  # kept: serve needs its variables
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.loaded.serve(batch).numpy()
-
-
 RUNTIMES = {
     "onnx": OnnxModel,
     "openvino": OpenVinoModel,
     "litert": LiteRtModel,
-    "saved_model": SavedModelModel,
 }
 
 
@@ -179,4 +167,8 @@ def load_exported(path: str | Path) -> ExportedModel:
     sidecar = read_sidecar(folder / SIDECAR)
     fmt = get_format(sidecar["format"])
     check_modules((fmt.runtime,), f"running a {fmt.name} model")
+    if fmt.name == "saved_model":
+        from flexseg.export.tensorflow_runtime import SavedModelModel
+
+        return SavedModelModel(folder, sidecar)
     return RUNTIMES[fmt.name](folder, sidecar)
