@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from flexseg.export.runtimes import ExportedModel
+from flexseg.export.exported_model import ExportedModel
 
 
 class SavedModelModel(ExportedModel):
