@@ -381,3 +381,19 @@ def test_a_mixed_precision_model_is_exported_in_float32():
     for mine, theirs in zip(rebuilt.weights, model.weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(mine),
                                       keras.ops.convert_to_numpy(theirs))  # fmt: skip
+
+
+def test_a_file_its_runtime_refuses_is_a_one_line_error(flexunet_run, tmp_path, monkeypatch):
+    skip_unless_installed("onnx")
+    from flexseg.export import folder
+
+    def unreadable(*arguments):
+        staging = next(tmp_path.glob(".out.partial-*"))
+        (staging / "model.onnx").write_bytes(b"not an onnx graph")
+
+    monkeypatch.setattr(folder, "export_file", unreadable)
+    monkeypatch.setattr(folder, "export_in_subprocess", unreadable)
+    monkeypatch.setattr(folder, "write_onnx_metadata", lambda *arguments: None)
+    with pytest.raises(FlexsegError, match="does not run in its runtime") as raised:
+        export_model(flexunet_run[1], "onnx", tmp_path / "out")
+    assert "\n" not in str(raised.value) and list(tmp_path.iterdir()) == []

@@ -158,7 +158,19 @@ def check_parity(
     shape = tuple(reference.input_shape[1:])
     images = sample_images(shape, sidecar["scale"])
     expected = keras.ops.convert_to_numpy(reference.predict_on_batch(images))
-    return compare(expected, load_exported(folder).outputs(images), tolerance)
+    try:
+        outputs = load_exported(folder).outputs(images)
+    except FlexsegError:
+        raise
+    except Exception as error:  # the runtime refuses the converter's file
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise FlexsegError(
+            f"the exported {sidecar['format']} model does not run in its runtime "
+            f"({type(error).__name__}: {first_line[:300]}); nothing was written. For ONNX, "
+            "exporting from the torch backend with a static batch may work "
+            "(KERAS_BACKEND=torch flexseg export ... --batch 1)."
+        ) from None
+    return compare(expected, outputs, tolerance)
 
 
 def parity_failure(fmt: str, parity: dict[str, Any]) -> str:
