@@ -1,10 +1,11 @@
 """The export formats: their file, their runtime, and which backend exports each.
 
-Keras exports every format from the TensorFlow backend. From JAX, Keras's SavedModel and ONNX
-routes go through jax2tf, whose graphs OpenVINO cannot read and onnxruntime rejects for some
-layers, so JAX models are exported by TensorFlow from the saved `.keras` file (weights move
-between backends). From PyTorch, Keras exports OpenVINO itself and ONNX with a static batch
-(torch 2.13's exporter fails on a dynamic one); the rest is exported by TensorFlow.
+Keras exports every format from the TensorFlow backend. From JAX, Keras's ONNX route
+(jax2onnx 0.17.1) wrote a max-pool that onnxruntime rejects and OpenVINO cannot read the
+jax2tf graphs of its SavedModel route, so JAX models are exported by TensorFlow from the saved
+`.keras` file (weights move between backends). From PyTorch, Keras exports OpenVINO itself and
+ONNX with a static batch (torch 2.13's exporter fails on a dynamic one); the rest is exported
+by TensorFlow.
 
 Example:
     >>> get_format("onnx").runtime
