@@ -280,7 +280,6 @@ def test_a_failed_parity_check_writes_nothing(flexunet_run, flexunet_export, tmp
     done = flexunet_export("onnx")  # the conversion itself is not what this test is about
 
     def converted(*arguments):
-        (tmp_path / "out").parent.mkdir(exist_ok=True)
         staging = next(tmp_path.glob(".out.partial-*"))
         shutil.copy(done.file, staging / done.file.name)
 

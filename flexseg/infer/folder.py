@@ -59,10 +59,11 @@ def infer_folder(
     if target == source or source in target.parents:
         raise FlexsegError(f"{target}: the output may not be inside the input folder {source}.")
     setup = RunSetup(config)
-    if model is None:
-        model = setup.trained_model(checkpoint)
     palette = setup.palette
-    palette.check_num_classes(model.output_shape[-1])
+    if model is None:
+        model = setup.trained_model(checkpoint)  # checks its classes against the palette
+    else:
+        palette.check_num_classes(model.output_shape[-1])
     predictor = Predictor(
         model, tile=settings["tile_size"], overlap=settings["tile_overlap"],
         flip_tta=settings["flip_tta"],
