@@ -92,6 +92,9 @@ def plan(args) -> list[dict]:
                     }
                     if task in tasks:
                         continue  # e.g. torch's eager reference serves both auto and off
+                    if args.data_parallel and impl == "keras" and backend != "torch":
+                        # Keras 3.15 has no distribution on torch
+                        tasks.append({**task, "distribution": "data_parallel"})
                     if first:
                         task["peak"] = ["float32", "bfloat16"]
                         task["peak_size"] = args.peak_size
@@ -149,12 +152,13 @@ def add_ratios(results: list[dict]) -> None:
     for r in results:
         if "train" not in r:
             continue
-        r["fp32_peak_fraction"] = r["train_flops_per_second"] / device_peak if device_peak else None
+        peak = device_peak * r.get("devices", 1) if device_peak else None  # all devices'
+        r["fp32_peak_fraction"] = r["train_flops_per_second"] / peak if peak else None
         t = r["task"]
         reference = raw.get(
             (r["backend"], t["model"], t["precision"], raw_jit(r["backend"], t["jit"]))
         )
-        if r["task"]["impl"] == "keras" and reference is not None:
+        if t["impl"] == "keras" and "distribution" not in t and reference is not None:
             r["vs_raw_train"] = r["train"]["median_ms"] / reference["train"]["median_ms"]
             r["vs_raw_predict"] = r["predict"]["median_ms"] / reference["predict"]["median_ms"]
 
@@ -163,7 +167,7 @@ def _progress_line(result: dict) -> str:
     task = result["task"]
     label = (
         f"{task['backend']:10s} {task['impl']:5s} {task['model']} jit={task['jit']} "
-        f"{task['precision']}"
+        f"{task['precision']}{' data-parallel' if 'distribution' in task else ''}"
     )
     if "error" in result:
         return f"{label}: FAILED: {result['error']}"
@@ -193,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         "or float16 (mixed precision); a BACKEND/ prefix limits a variant to that backend",
     )
     parser.add_argument("--no-raw", dest="raw", action="store_false", help="skip raw references")
+    parser.add_argument(
+        "--data-parallel",
+        action="store_true",
+        help="also run each Keras variant data-parallel over every local device (JAX and "
+        "TensorFlow; --batch is the global batch)",
+    )
     parser.add_argument("--peak-size", type=int, default=None, help="matmul side for the peak")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per subprocess")
     parser.add_argument("--json", type=Path, help="write all results as JSON here")

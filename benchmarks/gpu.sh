@@ -8,7 +8,9 @@
 #
 #   bash benchmarks/gpu.sh [OUT_DIR]      # default benchmarks/results
 #
-# PYTHON picks the interpreter (default python3); BACKENDS limits the backends.
+# PYTHON picks the interpreter (default python3); BACKENDS limits the backends. With more
+# than one GPU, every Keras variant also runs data-parallel over all of them (same global
+# batch: the rows compare one GPU with all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out_dir=${1:-benchmarks/results}
@@ -32,11 +34,17 @@ done
 backends=${backends#,}
 [ -n "$backends" ] || { echo "benchmarks/gpu.sh: no backend installed." >&2; exit 2; }
 
+gpus=$(nvidia-smi -L | grep -c '^GPU')
+data_parallel=""
+if [ "$gpus" -gt 1 ]; then
+    data_parallel="--data-parallel"
+    echo "benchmarks/gpu.sh: $gpus GPUs: adding data-parallel rows."
+fi
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '_' | tr -cd '[:alnum:]_-')
 mkdir -p "$out_dir"
 "$python" -m benchmarks.backends \
     --models flexunet_mvtec_screw --size 512 --batch 8 --backends "$backends" \
-    --steps 10 --warmup 3 --timeout 150 \
+    --steps 10 --warmup 3 --timeout 150 $data_parallel \
     --variants "tensorflow/on:float32,tensorflow/on:bfloat16,jax/on:float32,jax/on:bfloat16,torch/auto:float32,torch/auto:bfloat16" \
     --json "$out_dir/backends_gpu_${device}.json" \
     --markdown "$out_dir/backends_gpu_${device}.md"

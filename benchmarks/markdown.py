@@ -38,7 +38,12 @@ def backends_table(report: dict) -> str:
     ]
     for r in report["results"]:
         t = r["task"]
-        head = f"| {t['model']} | {r['backend']} | {t['impl']} | {t['jit']} | {t['precision']} |"
+        impl = (
+            f"{t['impl']}, data-parallel x{r.get('devices', '?')}"
+            if "distribution" in t
+            else t["impl"]
+        )
+        head = f"| {t['model']} | {r['backend']} | {impl} | {t['jit']} | {t['precision']} |"
         if "error" in r:
             lines.append(f"{head} failed: {r['error'][:160]} |||||||||")
             continue

@@ -126,33 +126,47 @@ def gpu_peak_bytes(backend: str) -> int | None:
 
 
 def run_keras(task: dict) -> dict:
+    """Keras's training step and prediction; with task["distribution"] = "data_parallel",
+    data-parallel over every local device, as `flexseg train` sets it up."""
     import keras
 
     import flexseg
     from flexseg.models.catalogue.macs import count_macs
+    from flexseg.run import distribution
 
     if task["precision"] != "float32":
         keras.mixed_precision.set_global_policy(f"mixed_{task['precision']}")
     size = task["size"]
+    plan = distribution.start({
+        "distribution": task.get("distribution", "none"), "batch_size": task["batch"],
+        "devices": None, "coordinator": None, "num_processes": None, "process_id": None,
+    })  # fmt: skip
     keras.utils.set_random_seed(0)
-    model = flexseg.build(task["model"], input_shape=(size, size, 3))
-    num_classes = model.output_shape[-1]
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        # One-hot labels, as flexseg's training feeds them (Keras 3.15's sparse cross-entropy
-        # fails in the backward pass on the torch backend: "grad_input must be contiguous").
-        loss=keras.losses.CategoricalCrossentropy(),
-        jit_compile={"auto": "auto", "on": True, "off": False}[task["jit"]],
-    )
+    with plan.scope():
+        model = plan.prepare(flexseg.build(task["model"], input_shape=(size, size, 3)))
+        num_classes = model.output_shape[-1]
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            # One-hot labels, as flexseg's training feeds them (Keras 3.15's sparse
+            # cross-entropy fails in the backward pass on torch: "grad_input must be
+            # contiguous").
+            loss=keras.losses.CategoricalCrossentropy(),
+            jit_compile={"auto": "auto", "on": True, "off": False}[task["jit"]],
+        )
     images, labels = batch(task, num_classes)
     one_hot = np.eye(num_classes, dtype="float32")[labels]
-    images, labels = (keras.ops.convert_to_tensor(a) for a in (images, one_hot))
-    return measure(
-        task,
-        train=lambda: model.train_on_batch(images, labels),
-        predict=lambda: model.predict_on_batch(images),
-        macs=count_macs(model).total,
-    )
+    if plan.kind == "none":  # (a distribution places numpy batches itself)
+        images, one_hot = (keras.ops.convert_to_tensor(a) for a in (images, one_hot))
+    try:
+        measured = measure(
+            task,
+            train=lambda: model.train_on_batch(images, one_hot),
+            predict=lambda: model.predict_on_batch(images),
+            macs=count_macs(model).total,
+        )
+    finally:
+        plan.stop()
+    return {**measured, "devices": plan.num_devices}
 
 
 def run_raw(task: dict, backend: str, device: str) -> dict:

@@ -10,6 +10,7 @@ FRAMEWORKS = {"tensorflow", "jax", "jaxlib", "torch", "tf_keras"}
 # Optional adapters that may import a framework, each with its reason.
 ADAPTERS: set[str] = {
     "export/tensorflow_runtime.py",  # runs SavedModel exports, which only TensorFlow loads
+    "run/distribution.py",  # data-parallel training through tf.distribute and JAX's processes
 }
 SOURCES = sorted(
     p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).as_posix() not in ADAPTERS

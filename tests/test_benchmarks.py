@@ -1,5 +1,6 @@
 """The benchmark scripts' logic: raw references match flexseg's FlexUNet, variants, ratios."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -113,7 +114,7 @@ def arguments(**changes):
     defaults = dict(
         backends=["tensorflow", "jax", "torch"], models=["m"], size=32, batch=1, steps=1,
         warmup=0, variants=backends.parse_variants("auto:float32,off:float32"), raw=True,
-        peak_size=None,
+        peak_size=None, data_parallel=False,
     )  # fmt: skip
     return type("Args", (), {**defaults, **changes})()
 
@@ -172,3 +173,36 @@ def test_ratios_use_the_best_fp32_peak_and_the_same_backends_raw_run():
     assert "| 50% | 1.20x | 1.25x |" in table
     assert "failed: timed out after 5 s" in table
     assert "jax float32 0.10, bfloat16 0.20" in table
+
+
+def test_data_parallel_rows_run_beside_one_device_and_count_every_devices_peak():
+    tasks = backends.plan(arguments(data_parallel=True, raw=False))
+    spread = [(t["backend"], t["jit"]) for t in tasks if t.get("distribution") == "data_parallel"]
+    assert spread == [("tensorflow", "auto"), ("tensorflow", "off"), ("jax", "auto"),
+                      ("jax", "off")]  # fmt: skip
+    one, two = (
+        result("jax", "keras", 100.0, 10.0, 50e9, peak=100e9),
+        result("jax", "keras", 60.0, 6.0, 80e9),
+    )
+    two["task"] = {**two["task"], "distribution": "data_parallel"}
+    two["devices"] = 2
+    rows = [one, result("jax", "raw", 100.0, 8.0, 50e9), two]
+    backends.add_ratios(rows)
+    assert two["fp32_peak_fraction"] == pytest.approx(0.4)  # 80 of 2 x 100 GFLOP/s
+    assert "vs_raw_train" not in two and one["vs_raw_train"] == pytest.approx(1.0)
+    settings = {"size": 32, "batch": 1, "steps": 1, "warmup": 0}
+    machine = {"cpu": "c", "cores": 2, "gpus": []}
+    table = backends_table({"machine": machine, "results": rows, "settings": settings})
+    assert "| m | jax | keras, data-parallel x2 | on | float32 | 60.0" in table
+
+
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="no distribution on torch")
+def test_the_worker_trains_data_parallel_as_flexseg_train_sets_it_up():
+    from benchmarks import worker
+
+    task = {"model": "flexunet_tiny", "size": 32, "batch": 2, "steps": 1, "warmup": 0,
+            "jit": "auto", "precision": "float32", "distribution": "data_parallel"}  # fmt: skip
+    measured = worker.run_keras(task)
+    assert measured["devices"] == 1  # this process sees one CPU device
+    assert measured["train"]["count"] == 1 and measured["train_flops_per_second"] > 0
+    assert keras.distribution.distribution() is None  # stopped: the process is as before

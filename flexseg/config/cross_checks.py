@@ -24,6 +24,7 @@ def check_across_keys(sections: dict[str, dict[str, Any]], palette: Palette, sou
     (with its parsed `palette`; `source` names the file) that cannot work together."""
     problems = (
         _train(sections["train"]),
+        _distribution(sections["train"]),
         _infer(sections["infer"]),
         _data(sections["data"], sections["model"], palette),
     )
@@ -53,6 +54,41 @@ def _train(train: dict) -> str | None:
             f"train.min_learning_rate={train['min_learning_rate']:g} is above "
             f"train.learning_rate={train['learning_rate']:g}, so the rate could never be "
             "reduced; lower train.min_learning_rate."
+        )
+    return None
+
+
+PROCESS_KEYS = ("coordinator", "num_processes", "process_id")
+
+
+def _distribution(train: dict) -> str | None:
+    chosen = [k for k in ("devices", *PROCESS_KEYS) if train[k] is not None]
+    if train["distribution"] == "none" and chosen:
+        return (
+            f"train.{chosen[0]} applies to data-parallel training only; set "
+            f'train.distribution = "data_parallel" or remove train.{chosen[0]}.'
+        )
+    devices = train["devices"]
+    if isinstance(devices, list) and (
+        not devices
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in devices)
+        or len(set(devices)) != len(devices)
+    ):
+        return (
+            f"train.devices {devices!r} must be a number of devices, or a list of distinct "
+            "local device indices (0, 1, ...)."
+        )
+    given = [k for k in PROCESS_KEYS if train[k] is not None]
+    if given and len(given) != len(PROCESS_KEYS):
+        missing = [f"train.{k}" for k in PROCESS_KEYS if train[k] is None]
+        return (
+            f"train.{given[0]} needs {' and '.join(missing)} too: several processes need "
+            "all three (or none, and Keras's KERAS_DISTRIBUTION_* environment variables)."
+        )
+    if given and train["process_id"] >= train["num_processes"]:
+        return (
+            f"train.process_id={train['process_id']} must be below "
+            f"train.num_processes={train['num_processes']} (ids count from 0)."
         )
     return None
 

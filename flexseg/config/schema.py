@@ -30,6 +30,7 @@ INT, FLOAT, NUMBER = (int,), (float,), (int, float)
 STR, BOOL, LIST, TABLE = (str,), (bool,), (list,), (dict,)
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+DISTRIBUTIONS = ("none", "data_parallel")  # train.distribution, see flexseg.run.distribution
 TUNERS = ("random", "bayesian", "hyperband")  # KerasTuner's tuners
 # What a search can maximize or minimize, and which way.
 OBJECTIVES = {"val_fg_miou": "max", "val_loss": "min"}
@@ -91,6 +92,34 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "workers": Key(INT, 1, "data-loading threads", minimum=1),
         "max_minutes": Key(
             NUMBER, None, "stop after the epoch that passes this", minimum=0, nullable=True
+        ),
+        "distribution": Key(
+            STR,
+            "none",
+            "data_parallel: one model copy per device, train.batch_size split among them "
+            "(JAX: keras.distribution; TensorFlow: tf.distribute; not torch)",
+            choices=DISTRIBUTIONS,
+        ),
+        "devices": Key(
+            INT + LIST,
+            None,
+            "data_parallel on the first N local devices, or a list of local device indices "
+            "(default: every local accelerator, else every local CPU device)",
+            minimum=1,
+            nullable=True,
+        ),
+        "coordinator": Key(
+            STR, None, "JAX, several processes: host:port of process 0", nullable=True
+        ),
+        "num_processes": Key(
+            INT, None, "JAX, several processes: how many", minimum=1, nullable=True
+        ),
+        "process_id": Key(
+            INT,
+            None,
+            "JAX, several processes: this one's (0 is the chief)",
+            minimum=0,
+            nullable=True,
         ),
     },
     "eval": {

@@ -1,5 +1,6 @@
 """flexseg's own callbacks: a run's logs (CSVs and plots per epoch, history.json), the
-epoch-change images, and the time limit. `RunSetup` adds them beside Keras's own.
+epoch-change images, the time limit, and a forwarder that runs Keras's saving callbacks in a
+context. `RunSetup` adds them beside Keras's own.
 
 Log files are rewritten whole at each epoch end (temporary name, then rename), keyed by
 epoch, so a run that is killed and resumed keeps every completed epoch exactly once.
@@ -11,7 +12,10 @@ import csv
 import io
 import json
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -23,13 +27,23 @@ from flexseg.outputs import save_figure, write_text_atomically
 
 
 class EpochLogs(keras.callbacks.Callback):
-    """train_losses.csv / train_metrics.csv with PNG plots, and history.json, every epoch."""
+    """train_losses.csv / train_metrics.csv with PNG plots, and history.json, every epoch.
 
-    def __init__(self, run_dir: Path):
+    history.json holds {"run": `about` (backend, distribution, devices, processes), "epochs":
+    one row per epoch}; with `write=False` the rows are only kept (`history`)."""
+
+    def __init__(self, run_dir: Path, about: dict[str, Any] | None = None, write: bool = True):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.history_path = self.run_dir / "history.json"
+        self.about = about or {}
+        self.write = write
         self.rows: list[dict] = []
+
+    @property
+    def history(self) -> dict[str, Any]:
+        """What history.json holds."""
+        return {"run": self.about, "epochs": self.rows}
 
     def on_train_begin(self, logs=None):
         if self.history_path.is_file():
@@ -39,7 +53,9 @@ class EpochLogs(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
-        write_text_atomically(self.history_path, json.dumps({"epochs": self.rows}, indent=1) + "\n")
+        if not self.write:
+            return
+        write_text_atomically(self.history_path, json.dumps(self.history, indent=1) + "\n")
         losses = [k for k in row if k == "loss" or k == "val_loss" or k.endswith("_loss")]
         metrics = [k for k in row if k not in losses and k != "epoch"]
         for name, keys in (("train_losses", losses), ("train_metrics", metrics)):
@@ -76,18 +92,25 @@ class EpochLogs(keras.callbacks.Callback):
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stop training at the end of the first epoch that ends past `minutes` of training."""
+    """Stop training at the end of the first epoch that ends past `minutes` of training.
 
-    def __init__(self, minutes: float):
+    `agree` turns this process's verdict into the one every process acts on (data-parallel
+    training: stop when the time is up in any process)."""
+
+    def __init__(self, minutes: float, agree: Callable[[bool], bool] | None = None):
         super().__init__()
         self.seconds = 60.0 * minutes
+        self.agree = agree
         self.stopped_epoch = None
 
     def on_train_begin(self, logs=None):
         self._start = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        if time.monotonic() - self._start > self.seconds:
+        over = time.monotonic() - self._start > self.seconds
+        if self.agree is not None:
+            over = self.agree(over)
+        if over:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
             print(f"Stopping after epoch {epoch + 1}: the time limit of "
@@ -95,15 +118,21 @@ class TimeLimit(keras.callbacks.Callback):
 
 
 class EpochChangeInference(keras.callbacks.Callback):
-    """Every epoch, a grid of image | ground truth | prediction for fixed validation images."""
+    """Every epoch, a grid of image | ground truth | prediction for fixed validation images,
+    written into `folder` (None: predicted and not written, as data-parallel processes other
+    than the chief do, since every process takes part in the prediction)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, palette: Palette, folder: Path):
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, palette: Palette, folder: Path | None
+    ):
         super().__init__()
         self.images, self.labels, self.palette = images, labels, palette
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder is not None else None
 
     def on_epoch_end(self, epoch, logs=None):
         probabilities = keras.ops.convert_to_numpy(self.model(self.images, training=False))
+        if self.folder is None:
+            return
         predicted = probabilities.argmax(axis=-1).astype(np.uint8)
         rows = []
         for image, truth, guess in zip(self.images, self.labels, predicted, strict=True):
@@ -117,3 +146,44 @@ class EpochChangeInference(keras.callbacks.Callback):
         temporary = path.with_name(f".{path.name}.tmp.png")
         Image.fromarray(np.concatenate(rows, axis=0)).save(temporary)
         temporary.replace(path)
+
+
+class Forwarding(keras.callbacks.Callback):
+    """Runs another callback's training and epoch hooks inside `context()`; with
+    `writes=False`, only its `on_train_begin` (a BackupAndRestore that restores and never
+    saves)."""
+
+    def __init__(
+        self,
+        callback: keras.callbacks.Callback,
+        context: Callable[[], AbstractContextManager],
+        writes: bool = True,
+    ):
+        super().__init__()
+        self.callback, self.context, self.writes = callback, context, writes
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.callback.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        with self.context():
+            self.callback.on_train_begin(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.writes:
+            self.callback.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.writes:
+            with self.context():
+                self.callback.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self.writes:
+            with self.context():
+                self.callback.on_train_end(logs)

@@ -34,7 +34,8 @@ from flexseg.data.check import check_dataset
 from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.errors import FlexsegError
 from flexseg.metrics.training import training_metrics
-from flexseg.run.callbacks import EpochChangeInference, EpochLogs, TimeLimit
+from flexseg.run.callbacks import EpochChangeInference, EpochLogs, Forwarding, TimeLimit
+from flexseg.run.distribution import Distribution
 from flexseg.run.losses import get_loss
 from flexseg.run.optimizers import make_optimizer
 from flexseg.runtime import fit_callbacks, resolve_precision
@@ -47,11 +48,14 @@ class RunSetup:
 
     Args:
         config: a checked `Config`; its palette is parsed once, when it loads.
+        distribution: how training is spread over devices and processes (started by
+            `flexseg.run.distribution.start`); one device by default.
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, distribution: Distribution | None = None):
         self.config = config
         self.palette = config.palette()
+        self.distribution = distribution or Distribution()
 
     @functools.cached_property
     def precision(self) -> str:
@@ -94,7 +98,9 @@ class RunSetup:
 
     def training_data(self) -> tuple[SegmentationDataset, SegmentationDataset]:
         """(train, valid) as `model.fit` takes them: the training split shuffled and augmented,
-        both with the class weights (so val_loss weighs classes as the loss does)."""
+        both with the class weights (so val_loss weighs classes as the loss does). Under
+        data-parallel training each holds this process's part of every batch; validation's
+        padding weighs 0, so every image is scored once."""
         data, train = self.config.data, self.config.train
         common = {"class_weights": data["class_weights"], "workers": train["workers"]}
         training = self.dataset(
@@ -102,9 +108,10 @@ class RunSetup:
             shuffle=True,
             seed=train["seed"],
             augmentation=data["augmentation"] or None,
+            shard=self.distribution.shard("repeat"),
             **common,
         )
-        return training, self.dataset("valid", **common)
+        return training, self.dataset("valid", shard=self.distribution.shard("ignore"), **common)
 
     def evaluation_data(self, model: keras.Model) -> SegmentationDataset:
         """eval.split at the model's input size (or data.image_size), with sparse labels."""
@@ -121,7 +128,8 @@ class RunSetup:
 
     def build_model(self, image_size: tuple[int, int]) -> keras.Model:
         """The config's [model] for images of `image_size`, built under the run's precision
-        (layers keep the policy they were built with; the global policy is restored)."""
+        (layers keep the policy they were built with; the global policy is restored) and in
+        the distribution's scope."""
         config = self.config
         settings = config.model_settings()
         settings.setdefault("num_classes", self.palette.num_classes)
@@ -135,7 +143,8 @@ class RunSetup:
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.precision)
         try:
-            return flexseg.build(config.model["name"], **settings)
+            with self.distribution.scope():
+                return self.distribution.prepare(flexseg.build(config.model["name"], **settings))
         finally:
             keras.config.set_dtype_policy(previous)
 
@@ -146,12 +155,15 @@ class RunSetup:
         tracing the first step, and trace that step twice (a third of a 1.9M-parameter
         U-Net's start-up on a 2-core CPU)."""
         train = self.config.train
-        model.compile(
-            optimizer=make_optimizer(train, steps_per_epoch),
-            loss=get_loss(train["loss"]),
-            metrics=training_metrics(self.palette.names, legacy_dice=train["legacy_dice_metric"]),
-        )
-        model.optimizer.build(model.trainable_variables)
+        with self.distribution.scope():
+            model.compile(
+                optimizer=make_optimizer(train, steps_per_epoch),
+                loss=get_loss(train["loss"]),
+                metrics=training_metrics(
+                    self.palette.names, legacy_dice=train["legacy_dice_metric"]
+                ),
+            )
+            model.optimizer.build(model.trainable_variables)
         return model
 
     def compiled_model(self, steps_per_epoch: int, image_size: tuple[int, int]) -> keras.Model:
@@ -186,7 +198,8 @@ class RunSetup:
                 )
             )
         if train["max_minutes"] is not None:
-            callbacks.append(TimeLimit(train["max_minutes"]))
+            # Every process stops after the same epoch: when the time is up in any of them.
+            callbacks.append(TimeLimit(train["max_minutes"], agree=self.distribution.any_process))
         return callbacks
 
     def run_callbacks(
@@ -198,31 +211,40 @@ class RunSetup:
         """The control callbacks plus what writes a run folder: logs and plots, the best
         checkpoint (by val_fg_miou, above `best_so_far` when resuming), epoch-change images,
         TensorBoard, and the backup a killed run resumes from (last, so that an epoch's backup
-        is taken only after its logs are written)."""
-        train = self.config.train
+        is taken only after its logs are written). In data-parallel training only the chief
+        process writes; the others keep the logs in memory and read the chief's backup."""
+        train, distribution = self.config.train, self.distribution
+        chief = distribution.is_chief
         callbacks: list[keras.callbacks.Callback] = [
-            EpochLogs(run_dir),
-            keras.callbacks.ModelCheckpoint(
+            EpochLogs(run_dir, about=distribution.describe(), write=chief)
+        ]
+        if chief:
+            checkpoint = keras.callbacks.ModelCheckpoint(
                 run_dir / "best.keras",
                 monitor="val_fg_miou",
                 mode="max",
                 save_best_only=True,
                 initial_value_threshold=best_so_far,
-            ),
-        ]
+            )
+            callbacks.append(self._saving(checkpoint))
         if train["epoch_change_images"]:
             images, labels = validation.first_images(train["epoch_change_images"])
-            callbacks.append(
-                EpochChangeInference(images, labels, self.palette, run_dir / "epoch_change")
-            )
+            folder = run_dir / "epoch_change" if chief else None  # computed in every process
+            callbacks.append(EpochChangeInference(images, labels, self.palette, folder))
         callbacks += self.control_callbacks()
-        if train["tensorboard"]:
+        if train["tensorboard"] and chief:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
         # Two backups: a kill while one is being written leaves the other to resume from.
-        callbacks.append(
-            keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), double_checkpoint=True)
-        )
+        backup = keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), double_checkpoint=True)
+        callbacks.append(self._saving(backup, writes=chief))
         return callbacks
+
+    def _saving(self, callback: keras.callbacks.Callback, writes: bool = True):
+        """`callback` run in the distribution's saving context (several JAX processes), and
+        with `writes=False` only as far as it restores."""
+        if self.distribution.num_processes == 1:
+            return callback
+        return Forwarding(callback, self.distribution.saving, writes=writes)
 
     # === A trained run ===
 
@@ -245,4 +267,5 @@ class RunSetup:
     def with_model(self, model: Mapping[str, Any], **sections: Mapping[str, Any]) -> RunSetup:
         """The setup of this config with another [model] and some keys of other sections
         replaced: a tuning trial's `with_model({"name": "unet", ...}, train={...})`."""
-        return RunSetup(self.config.with_model(dict(model)).replaced(**sections))
+        config = self.config.with_model(dict(model)).replaced(**sections)
+        return RunSetup(config, self.distribution)

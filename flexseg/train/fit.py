@@ -15,7 +15,10 @@ import keras
 
 from flexseg.config import Config, ConfigError
 from flexseg.config.toml_writer import dumps
+from flexseg.errors import FlexsegError
 from flexseg.outputs import write_text_atomically
+from flexseg.run import distribution as distributed
+from flexseg.run.callbacks import EpochLogs
 from flexseg.run.setup import BACKUP, RunSetup
 from flexseg.runtime import speed_up_process
 
@@ -28,6 +31,7 @@ RUN_OUTPUTS = (
 # Keras's BackupAndRestore writes these two at every epoch's end, after copying the previous
 # pair to NAME.bkp (double_checkpoint).
 BACKUP_WEIGHTS, BACKUP_STATE = "latest.weights.h5", "training_metadata.json"
+STATES = ("new", "resume", "restart")  # of a run folder, see run_dir_state
 
 
 def run_dir_state(config: Config) -> str:
@@ -114,39 +118,94 @@ def best_score_so_far(run_dir: Path) -> float | None:
 
 
 def train(config: Config, verbose: int | str = "auto") -> dict:
-    """Train, log and checkpoint into train.run_dir; returns the history of all epochs."""
+    """Train, log and checkpoint into train.run_dir; returns the history of all epochs
+    (what history.json holds).
+
+    With train.distribution = "data_parallel", every process of the run calls this; process 0
+    (the chief) writes the run folder and the others write nothing."""
+    distribution = distributed.start(config.train)  # first: other processes join here
+    try:
+        return _train(config, distribution, verbose)
+    finally:
+        distribution.stop()
+
+
+def _train(config: Config, distribution: distributed.Distribution, verbose: int | str) -> dict:
     speed_up_process()
     keras.utils.set_random_seed(config.train["seed"])
+    chief = distribution.is_chief
+    verbose = verbose if chief else 0
     state = run_dir_state(config)
-    setup = RunSetup(config)
+    _check_same_run_folder(distribution, STATES.index(state), config, "state")
+    setup = RunSetup(config, distribution)
     setup.check_data(("train", "valid"), progress=verbose != 0)
-    run_dir = prepare_run_dir(config, state)
-    backup = usable_backup(run_dir / BACKUP) if state == "resume" else "none"
+    run_dir = config.run_dir
+    backup = _open_run_dir(config, state, distribution)
     resuming = backup != "none"
     training, validation = setup.training_data()
     if verbose != 0 and setup.precision != config.train["precision"]:
         print(f"train.precision = {config.train['precision']!r}: training in {setup.precision}")
+    if verbose != 0 and distribution.kind != "none":
+        about = distribution.describe()
+        print(f"Training data-parallel on {about['devices']} {distribution.backend} device(s) in "
+              f"{about['processes']} process(es), {training.batch_size} images a step")  # fmt: skip
     model = setup.compiled_model(len(training), training.image_size)
     best_so_far = best_score_so_far(run_dir) if resuming else None
-    if resuming:
+    if chief:
+        _say_how_it_starts(run_dir, state, backup)
+    callbacks = setup.run_callbacks(run_dir, validation, best_so_far)
+    model.fit(
+        **distribution.fit_arguments(training, validation),
+        epochs=config.train["epochs"],
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    if chief:
+        with distribution.saving():
+            model.save(run_dir / "last.keras")
+        if (run_dir / BACKUP).exists():  # stopped by NaN: keep no stale backup that would resume
+            shutil.rmtree(run_dir / BACKUP)
+    release_data_pipelines()
+    return next(c for c in callbacks if isinstance(c, EpochLogs)).history
+
+
+def _open_run_dir(config: Config, state: str, distribution: distributed.Distribution) -> str:
+    """The chief prepares the run folder (`state` from `run_dir_state`) and makes its backup
+    usable; returns the backup that every process resumes from (see `usable_backup`)."""
+    run_dir = config.run_dir
+    backup = "none"
+    if distribution.is_chief:
+        prepare_run_dir(config, state)
+        backup = usable_backup(run_dir / BACKUP) if state == "resume" else "none"
+    distribution.any_process(False)  # the others wait until the chief has the folder ready
+    latest = (run_dir / BACKUP / BACKUP_WEIGHTS, run_dir / BACKUP / BACKUP_STATE)
+    if not distribution.is_chief and _readable(*latest):
+        backup = "latest"
+    _check_same_run_folder(distribution, int(backup != "none"), config, "backup")
+    return backup
+
+
+def _say_how_it_starts(run_dir: Path, state: str, backup: str) -> None:
+    if backup != "none":
         which = "its last backup" if backup == "latest" else "the backup before its last (cut)"
         print(f"Resuming the interrupted run in {run_dir} from {which}")
     elif state == "resume":
         print(f"Starting again in {run_dir}: its backups could not be read")
     elif state == "restart":
         print(f"Starting again in {run_dir}: the run there stopped before its first backup")
-    model.fit(
-        training,
-        validation_data=validation,
-        epochs=config.train["epochs"],
-        callbacks=setup.run_callbacks(run_dir, validation, best_so_far),
-        verbose=verbose,
-    )
-    model.save(run_dir / "last.keras")
-    if (run_dir / BACKUP).exists():  # stopped by NaN: keep no stale backup that would resume
-        shutil.rmtree(run_dir / BACKUP)
-    release_data_pipelines()
-    return json.loads((run_dir / "history.json").read_text())
+
+
+def _check_same_run_folder(
+    distribution: distributed.Distribution, value: int, config: Config, what: str
+) -> None:
+    """Data-parallel processes must see the same run folder (its `what`, coded as `value`):
+    a resumed run restores the same backup in every process."""
+    if not distribution.same_in_every_process(value):
+        raise FlexsegError(
+            f"{config.run_dir}: the processes of this data-parallel run see different run "
+            f"folders (its {what} differs); train.run_dir must be one folder that every process "
+            "sees, on storage they share."
+        )
 
 
 def release_data_pipelines() -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import keras
 
 from flexseg.config import Config, ConfigError
+from flexseg.errors import FlexsegError
 from flexseg.outputs import write_text_atomically
 from flexseg.run.callbacks import TimeLimit
 from flexseg.run.setup import RunSetup
@@ -159,6 +160,13 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
     With KerasTuner's chief/worker mode, the chief serves the trials and writes the results;
     a worker runs trials and returns {"role": "worker", "worker": its id, "trials": the ids
     it ran}."""
+    if config.train["distribution"] != "none":
+        raise FlexsegError(
+            f"{config.source}: flexseg tune trains each trial on one device and does not use "
+            'train.distribution; set train.distribution = "none" (--set '
+            "train.distribution=none) and spread a search over devices or machines with "
+            "KerasTuner's chief/worker mode (README: Architecture search)."
+        )
     kt = _keras_tuner()
     speed_up_process()
     settings = config.tune

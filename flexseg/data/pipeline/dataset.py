@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -36,6 +35,7 @@ from flexseg.data.masks import MaskDecoder, MaskFormat, OffPalette
 from flexseg.data.pairs import Pair, find_pairs
 from flexseg.data.palette import IGNORE_LABEL, Palette
 from flexseg.data.pipeline.augmentation import Augmentation, Augmenter
+from flexseg.data.pipeline.sharding import Shard
 from flexseg.errors import FlexsegError
 
 log = logging.getLogger("flexseg.data")
@@ -60,6 +60,8 @@ class SegmentationDataset(keras.utils.PyDataset):
             adds per-pixel sample weights. Ignored pixels (label 255) always weigh 0.
         augmentation: an `Augmentation` (or a dict of its fields) applied on the fly.
         mask_format, off_palette: how masks decode (see `MaskDecoder`).
+        shard: in data-parallel training, this process's part of every batch of
+            `batch_size` images (the global batch), padded to divide among the devices.
         workers, use_multiprocessing, max_queue_size: as for `keras.utils.PyDataset`.
     """
 
@@ -80,6 +82,7 @@ class SegmentationDataset(keras.utils.PyDataset):
         augmentation: Augmentation | Mapping | None = None,
         mask_format: MaskFormat = "color",
         off_palette: OffPalette = "error",
+        shard: Shard | None = None,
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
@@ -112,26 +115,39 @@ class SegmentationDataset(keras.utils.PyDataset):
         self.augmenter = (
             Augmenter(augmentation, seed) if augmentation and augmentation.enabled else None
         )
+        self.shard = shard or Shard()
+        if batch_size % self.shard.multiple:
+            raise FlexsegError(
+                f"batch_size {batch_size} does not divide among {self.shard.multiple} devices."
+            )
         self.off_palette_pixels: dict[str, int] = {}
         self._epoch = 0
         self._order = self._make_order()
 
     def __len__(self) -> int:
-        return math.ceil(len(self.pairs) / self.batch_size)
+        return self.shard.num_batches(len(self.pairs), self.batch_size)
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of a dataset with {len(self)} batches")
-        chosen = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        chosen, padded = self.shard.batch(self._order, self.batch_size, index)
         images, labels = zip(*(self.load_pair(self.pairs[i]) for i in chosen), strict=True)
         images = np.stack(images).astype(np.float32)
         labels = np.stack(labels)
         if self.augmenter is not None:
             images, labels = self.augmenter(images, labels)
+        if self._ignores_padding:
+            labels[padded] = IGNORE_LABEL  # counted by no metric, weighed 0 by the loss
         images = scale_pixels(images, self.scale)
         targets = self._targets(labels)
         weights = self._sample_weights(labels)
         return (images, targets) if weights is None else (images, targets, weights)
+
+    @property
+    def _ignores_padding(self) -> bool:
+        """Whether padding images are there and ignored (validation in data-parallel runs)."""
+        padded = self.shard.padded_length(len(self.pairs)) > len(self.pairs)
+        return padded and self.shard.padding == "ignore"
 
     def on_epoch_end(self) -> None:
         self._epoch += 1
@@ -175,8 +191,9 @@ class SegmentationDataset(keras.utils.PyDataset):
 
     def _sample_weights(self, labels: np.ndarray) -> np.ndarray | None:
         ignored = labels == IGNORE_LABEL
-        if self.class_weights is None and self.off_palette != "ignore":
-            return None
+        can_ignore = self.off_palette == "ignore" or self._ignores_padding
+        if self.class_weights is None and not can_ignore:
+            return None  # nothing to weigh (all batches have weights or none: one structure)
         table = np.ones(256, np.float32) if self.class_weights is None else self.class_weights
         weights = table[labels]
         weights[ignored] = 0.0
