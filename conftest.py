@@ -11,6 +11,7 @@ from flexseg.models.catalogue import registry
 # end while the other worker idles.
 SLOWEST_FILES = (
     "tests/test_search.py",
+    "tests/test_distribution.py",
     "tests/test_all_models.py",
     "tests/test_cross_backend.py",
     "tests/test_export.py",

@@ -180,35 +180,72 @@ def test_a_global_batch_that_does_not_divide_among_the_devices_is_refused(data_r
 # === Two processes on loopback, one device each ===
 
 
-@needs_distribution
-def test_two_processes_train_together_and_only_the_chief_writes(data_root, tmp_path):
-    config = write_config(tmp_path, data_root, epochs=2)
-    ports = [free_port(), free_port()]
-    workers = [f"127.0.0.1:{port}" for port in ports]
+def launch_processes(config: Path, folder: Path, run_dirs: list[Path], *settings: str):
+    """One `flexseg train` process per run folder, on loopback: process 0 is the chief."""
+    workers = [f"127.0.0.1:{free_port()}" for _ in run_dirs]
     processes = []
-    for index in (0, 1):
-        env = {"FLEXSEG_TEST_WEIGHTS": str(tmp_path / f"process{index}.npz")}
-        # The non-chief gets a folder of its own here, to show that it writes nothing.
-        settings = ['train.distribution="data_parallel"', f'train.run_dir="{tmp_path}/run{index}"']
+    for index, run_dir in enumerate(run_dirs):
+        env = {"FLEXSEG_TEST_WEIGHTS": str(folder / f"process{index}.npz")}
+        given = ['train.distribution="data_parallel"', f'train.run_dir="{run_dir}"', *settings]
         if BACKEND == "jax":
-            settings += [f'train.coordinator="{workers[0]}"', "train.num_processes=2",
-                         f"train.process_id={index}"]  # fmt: skip
+            given += [f'train.coordinator="{workers[0]}"', f"train.num_processes={len(workers)}",
+                      f"train.process_id={index}"]  # fmt: skip
         else:
             env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
                                            "task": {"type": "worker", "index": index}})  # fmt: skip
-        processes.append(launch(1, config, *settings, env=env, wait=False))
+        processes.append(launch(1, config, *given, env=env, wait=False))
+    return processes
+
+
+def finished(processes) -> list[str]:
+    """Each process's standard output, once all have ended well."""
     outputs = [process.communicate(timeout=400) for process in processes]
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-3000:]
+    return [stdout for stdout, _ in outputs]
+
+
+def same_weights_in_every_process(folder: Path, count: int = 2) -> None:
+    first = weights(folder / "process0.npz")
+    for index in range(1, count):
+        for a, b in zip(first, weights(folder / f"process{index}.npz"), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@needs_distribution
+def test_two_processes_train_together_and_only_the_chief_writes(data_root, tmp_path):
+    config = write_config(tmp_path, data_root, epochs=2)
+    # The non-chief gets a folder of its own here, to show that it writes nothing.
     chief, other = tmp_path / "run0", tmp_path / "run1"
+    finished(launch_processes(config, tmp_path, [chief, other]))
     assert history(chief)["run"] == {"backend": BACKEND, "distribution": "data_parallel",
                                      "devices": 2, "processes": 2}  # fmt: skip
     assert [row["epoch"] for row in history(chief)["epochs"]] == [1, 2]
     assert (chief / "last.keras").is_file() and (chief / "epoch_change").is_dir()
     assert not other.exists()
-    first, second = weights(tmp_path / "process0.npz"), weights(tmp_path / "process1.npz")
-    for a, b in zip(first, second, strict=True):
-        np.testing.assert_array_equal(a, b)
+    same_weights_in_every_process(tmp_path)
+
+
+@needs_distribution
+def test_two_killed_processes_resume_together_from_the_chiefs_backup(data_root, tmp_path):
+    config = write_config(tmp_path, data_root, epochs=6, batch_size=2, epoch_change_images=0)
+    run = tmp_path / "run"  # one folder that both processes see
+    processes = launch_processes(config, tmp_path, [run, run])
+    state = run / "backup" / "training_metadata.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and all(p.poll() is None for p in processes):
+        with contextlib.suppress(OSError, ValueError):  # absent, or being written
+            if json.loads(state.read_text())["epoch"] >= 1:
+                break
+        time.sleep(0.01)
+    assert all(p.poll() is None for p in processes), "the run ended before it was interrupted"
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    chief_output, _ = finished(launch_processes(config, tmp_path, [run, run]))
+    assert "Resuming the interrupted run" in chief_output
+    assert [row["epoch"] for row in history(run)["epochs"]] == [1, 2, 3, 4, 5, 6]
+    same_weights_in_every_process(tmp_path)
 
 
 # === In this process ===
@@ -317,3 +354,25 @@ def test_tune_refuses_a_distributed_config_rather_than_ignoring_it(data_root, tm
     with pytest.raises(FlexsegError, match="chief/worker mode"):
         tune(config)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_resumes_on_other_devices_and_processes_but_not_with_other_settings(
+    data_root, tmp_path
+):
+    from flexseg.config.toml_writer import dumps
+    from flexseg.train.fit import run_dir_state
+
+    def config(**train):
+        return config_from_dict(
+            {"data": {"root": str(data_root)}, "train": {"run_dir": str(tmp_path), **train}}
+        )
+
+    started = config(distribution="data_parallel", devices=4, coordinator="10.0.0.1:1234",
+                     num_processes=2, process_id=1)  # fmt: skip
+    (tmp_path / "config.toml").write_text(dumps(started.to_dict()))
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "latest.weights.h5").write_bytes(b"")
+    assert run_dir_state(config()) == "resume"
+    assert run_dir_state(config(distribution="data_parallel", devices=2)) == "resume"
+    with pytest.raises(ConfigError, match="started with a different config"):
+        run_dir_state(config(epochs=3))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import keras
@@ -32,6 +33,8 @@ RUN_OUTPUTS = (
 # pair to NAME.bkp (double_checkpoint).
 BACKUP_WEIGHTS, BACKUP_STATE = "latest.weights.h5", "training_metadata.json"
 STATES = ("new", "resume", "restart")  # of a run folder, see run_dir_state
+# [train] keys that say where a run trains, not what: a run resumes whatever they are.
+PLACEMENT = ("distribution", "devices", "coordinator", "num_processes", "process_id")
 
 
 def run_dir_state(config: Config) -> str:
@@ -41,7 +44,7 @@ def run_dir_state(config: Config) -> str:
     run_dir = config.run_dir
     saved = run_dir / "config.toml"
     if any((run_dir / BACKUP).glob(f"{BACKUP_WEIGHTS}*")):
-        if saved.is_file() and saved.read_text() != dumps(config.to_dict()):
+        if saved.is_file() and _what_trains(saved.read_text()) != _what_trains(config):
             raise ConfigError(
                 f"{run_dir}: holds an interrupted run started with a different config "
                 f"({saved}); rerun with that config to resume, or choose another train.run_dir."
@@ -61,6 +64,15 @@ def run_dir_state(config: Config) -> str:
             f"{', '.join(foreign[:5])}; move those away or choose another train.run_dir."
         )
     return "restart"
+
+
+def _what_trains(config: Config | str) -> str:
+    """A config (or its saved text), as TOML, without where it trains: a run may resume on
+    other devices, in another number of processes, meeting at another address (every process
+    reads its part of the same global batches)."""
+    sections = tomllib.loads(config) if isinstance(config, str) else config.to_dict()
+    train = {k: v for k, v in sections.get("train", {}).items() if k not in PLACEMENT}
+    return dumps({**sections, "train": train})
 
 
 def usable_backup(folder: Path) -> str:
