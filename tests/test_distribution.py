@@ -181,15 +181,20 @@ def test_a_global_batch_that_does_not_divide_among_the_devices_is_refused(data_r
 
 
 def launch_processes(config: Path, folder: Path, run_dirs: list[Path], *settings: str):
-    """One `flexseg train` process per run folder, on loopback: process 0 is the chief."""
+    """One `flexseg train` process per run folder, on loopback: process 0 is the chief. On
+    JAX, process 0 joins by the config's keys, the others by Keras's environment variables."""
     workers = [f"127.0.0.1:{free_port()}" for _ in run_dirs]
     processes = []
     for index, run_dir in enumerate(run_dirs):
         env = {"FLEXSEG_TEST_WEIGHTS": str(folder / f"process{index}.npz")}
         given = ['train.distribution="data_parallel"', f'train.run_dir="{run_dir}"', *settings]
-        if BACKEND == "jax":
+        if BACKEND == "jax" and index == 0:  # the config's keys
             given += [f'train.coordinator="{workers[0]}"', f"train.num_processes={len(workers)}",
-                      f"train.process_id={index}"]  # fmt: skip
+                      "train.process_id=0"]  # fmt: skip
+        elif BACKEND == "jax":  # Keras's environment variables
+            env.update(KERAS_DISTRIBUTION_JOB_ADDRESSES=",".join(workers),
+                       KERAS_DISTRIBUTION_NUM_PROCESSES=str(len(workers)),
+                       KERAS_DISTRIBUTION_PROCESS_ID=str(index))  # fmt: skip
         else:
             env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
                                            "task": {"type": "worker", "index": index}})  # fmt: skip
