@@ -50,7 +50,7 @@ class Distribution:
 
     kind: str = "none"
     backend: str = field(default_factory=keras.backend.backend)
-    devices: tuple[str, ...] = ()  # this process's devices ("" for the default one)
+    devices: tuple[str, ...] = ()  # the names of this process's devices
     num_devices: int = 1  # in all processes
     num_processes: int = 1
     process_id: int = 0
@@ -73,7 +73,7 @@ class Distribution:
         """On TensorFlow, batch norm layers take their statistics over all replicas (the
         global batch), as they do on JAX and on one device."""
         if self.strategy is not None:
-            for layer in model._flatten_layers():
+            for layer in _layers_within(model):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.synchronized = True
         return model
@@ -143,6 +143,14 @@ class Distribution:
         """Unset what `start` set in this process (Keras's global distribution)."""
         if self.backend == "jax" and self.kind != "none":
             keras.distribution.set_distribution(None)
+
+
+def _layers_within(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    """Every layer of `model`, those of nested models (keras.applications backbones) too."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _layers_within(layer)
 
 
 def start(train: Mapping[str, Any]) -> Distribution:
