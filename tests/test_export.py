@@ -2,10 +2,10 @@
 
 Each backend exports FlexUNet (the original's settings at 32x32, trained one step here) to
 every format. The zoo models with attention (swin_unet) and a keras.applications backbone
-(deeplabv3plus) are exported where a different converter runs: by TensorFlow on the tensorflow
-backend, and by torch's own ONNX exporter on torch (swin_unet). On JAX every format is exported by
-TensorFlow from the .keras file, the conversion the tensorflow run tests; the JAX run checks
-its own trained FlexUNet through it.
+(deeplabv3plus) are exported to every format wherever a different converter runs: all four by
+TensorFlow on the tensorflow backend; ONNX (torch's exporter) and OpenVINO on torch. On JAX
+every format is exported by TensorFlow from the .keras file, the conversion the tensorflow run
+tests; the JAX run checks its own trained FlexUNet through it.
 """
 
 import contextlib
@@ -138,21 +138,21 @@ def test_flexunet_exports_to_every_format_and_predicts_what_keras_predicts(
         assert json.loads(metadata["flexseg.scale"]) == "raw"
 
 
-# On TensorFlow, the formats whose converters needed a change to a model: ONNX (swin's GELU),
-# LiteRT (swin's shifted windows) and OpenVINO (deeplab's image pooling); on torch, ONNX
-# by torch's exporter (deeplab's export takes 20 s there: the tensorflow run covers it).
-ZOO_CASES = {
-    "tensorflow": [
-        ("swin_unet_tiny", "onnx"), ("swin_unet_tiny", "litert"),
-        ("deeplabv3plus_tiny", "openvino"),
-    ],
-    "torch": [("swin_unet_tiny", "onnx")],
-}.get(BACKEND, [])  # fmt: skip
+# Both zoo models to every format where the backend's own converters run: on TensorFlow all
+# four; on torch, ONNX by torch's exporter and OpenVINO from the torch model (its other formats
+# are TensorFlow's conversions of the .keras file, which the tensorflow run tests).
+ZOO_MODELS = ("swin_unet_tiny", "deeplabv3plus_tiny")
+ZOO_CASES = [
+    (preset, fmt)
+    for preset in ZOO_MODELS
+    for fmt in (["onnx", "openvino"] if BACKEND == "torch" else list(FORMATS))
+]
 skip_on_jax = pytest.mark.skipif(
     BACKEND == "jax", reason="JAX models are exported by TensorFlow: the tensorflow run tests it"
 )
 
 
+@skip_on_jax
 @pytest.mark.parametrize(("preset", "fmt"), ZOO_CASES)
 def test_zoo_models_with_attention_and_an_applications_backbone_export(tmp_path, preset, fmt):
     # torch exports ONNX itself with a static batch; the other backends with any batch.
