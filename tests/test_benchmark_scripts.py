@@ -117,7 +117,7 @@ def test_startup_benchmark_reports_interleaved_medians_against_its_reference(tmp
     assert rows[startup.REFERENCE]["min_s"] >= 0.2 > rows["quick"]["median_s"]
 
 
-def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
+def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both_final_runs():
     from benchmarks.seeds import summarize
     from benchmarks.tune import table
 
@@ -154,6 +154,8 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
             "epochs": 3,
             "seed": 0,
             "seeds": [0, 1],
+            "rescore": 2,
+            "rescore_seeds": [1, 2],
         },
         "search_minutes": 0.4,
         "trials": [
@@ -161,7 +163,19 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
             trial("1", "failed", "unet", None, 3000000, None, "params 3,000,000 > 2,000,000"),
         ],
         "front": ["0"],
-        "best": {"trial": "0", "architecture": "flexunet"},
+        "best": {"trial": "1", "architecture": "unet"},
+        "preset_search_latency_ms": 10.2,
+        "rescore_minutes": 1.5,
+        "rescored": [
+            {
+                "trial": "0",
+                "architecture": "flexunet",
+                "latency_ms": 9.8,
+                "scores": [0.41, 0.3, 0.35],
+                "mean": 0.35,
+            }
+        ],
+        "winner": {"trial": "0", "architecture": "flexunet"},
         "runs": {
             "winner": [final(0, 0.45, 0.52), final(1, 0.47, 0.50)],
             "demo_preset": [final(0, 0.40, 0.48), final(1, 0.44, 0.50)],
@@ -177,6 +191,11 @@ def test_tune_benchmark_table_shows_every_trial_the_front_and_both_final_runs():
     assert "2 trials in 0.4 min, 1 completed." in lines[0]
     assert "| 0 | completed | flexunet | 0.410 | 502,086 | 9.8 | yes |  |" in lines
     assert "| 1 | failed | unet |  | 3,000,000 |  |  | params 3,000,000 > 2,000,000 |" in lines
+    assert "preset (10.2 ms/image timed as a trial), 1 epochs with seeds 0, 1, 2" in "\n".join(
+        lines
+    )
+    assert "| 0 | flexunet | 9.8 | 0.410, 0.300, 0.350 | 0.350 |" in lines
+    # The re-scored winner is named, not the search's best.
     assert "| 1 | search winner (trial 0, `flexunet`) | 0.470 | 0.500 | 2.0 |" in lines
     assert "| 0 | demo preset `flexunet_cpu_demo` | 0.400 | 0.480 | 2.0 |" in lines
     assert "| search winner (trial 0, `flexunet`) | 502,086 | 0.50 | 9.8 (9.0-11.0) |" in lines
