@@ -27,6 +27,7 @@ __getattr__, __dir__ = lazy_exports(
         "list_presets": f"{_CATALOGUE}.presets",
         "build": f"{_CATALOGUE}.registry",
         "list_models": f"{_CATALOGUE}.registry",
+        "load_model": f"{_CATALOGUE}.registry",
         "register_model": f"{_CATALOGUE}.registry",
     },
 )
@@ -34,7 +35,7 @@ __getattr__, __dir__ = lazy_exports(
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from flexseg.models.catalogue.cards import ModelCard, describe
     from flexseg.models.catalogue.presets import Preset, get_preset, list_presets
-    from flexseg.models.catalogue.registry import build, list_models, register_model
+    from flexseg.models.catalogue.registry import build, list_models, load_model, register_model
 
 __all__ = [
     "FlexsegError",
@@ -47,5 +48,6 @@ __all__ = [
     "get_preset",
     "list_models",
     "list_presets",
+    "load_model",
     "register_model",
 ]

@@ -156,3 +156,21 @@ def test_an_architecture_written_as_a_settings_table(tmp_path):
     path = tmp_path / "plain.keras"
     model.save(path)
     assert keras.models.load_model(path).get_config() == model.get_config()
+
+
+def test_a_saved_model_loads_in_a_fresh_interpreter_with_flexseg_load_model(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.keras"
+    flexseg.build("flexunet_tiny").save(path)
+    code = (
+        "import flexseg, keras\n"
+        f"try:\n    keras.models.load_model({str(path)!r})\n    print('keras: loaded')\n"
+        "except TypeError:\n    print('keras: unregistered')\n"
+        f"print(flexseg.load_model({str(path)!r}).output_shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # As the README says: import flexseg registers nothing, flexseg.load_model does.
+    assert done.stdout.splitlines()[-2:] == ["keras: unregistered", "(None, 32, 32, 3)"]

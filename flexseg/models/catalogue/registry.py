@@ -135,6 +135,23 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(fnmatch.filter(_MODELS, pattern))
 
 
+def load_model(path, **kwargs) -> keras.Model:
+    """`keras.models.load_model(path, **kwargs)` for a flexseg `.keras` file, with flexseg's
+    architectures registered first (`import flexseg` alone loads no Keras, so registers none).
+
+    Example:
+        >>> import flexseg, tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.keras"
+        >>> flexseg.build("flexunet_tiny").save(path)
+        >>> flexseg.load_model(path).output_shape
+        (None, 32, 32, 3)
+    """
+    import keras
+
+    _load_models()
+    return keras.models.load_model(path, **kwargs)
+
+
 def model_entry(name: str) -> ModelEntry:
     """Return the registry entry of an architecture, or raise naming the closest names."""
     _load_models()
