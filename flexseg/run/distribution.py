@@ -216,7 +216,9 @@ def _chosen(devices: list, wanted: int | list[int] | None, where: str) -> list:
 
 
 def _start_keras(train: Mapping[str, Any]) -> Distribution:
-    """keras.distribution's DataParallel (JAX; torch once a Keras release supports it)."""
+    """keras.distribution's DataParallel on JAX. A Keras release with torch data parallelism
+    would route torch here too (TORCH_DATA_PARALLEL_SINCE); the process and device listing
+    below is JAX's and would follow that release's API for torch."""
     import jax
 
     several = train["coordinator"] is not None or any(map(os.environ.get, JAX_PROCESS_VARIABLES))
