@@ -92,14 +92,14 @@ def plan(args) -> list[dict]:
                     }
                     if task in tasks:
                         continue  # e.g. torch's eager reference serves both auto and off
-                    if args.data_parallel and impl == "keras" and backend != "torch":
-                        # Keras 3.15 has no distribution on torch
-                        tasks.append({**task, "distribution": "data_parallel"})
+                    spread = {**task, "distribution": "data_parallel"}
                     if first:
                         task["peak"] = ["float32", "bfloat16"]
                         task["peak_size"] = args.peak_size
                         first = False
                     tasks.append(task)
+                    if args.data_parallel and impl == "keras" and backend != "torch":
+                        tasks.append(spread)  # Keras 3.15 has no distribution on torch
     return tasks
 
 

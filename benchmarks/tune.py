@@ -57,6 +57,11 @@ def recipe(root: Path, run_dir: Path, epochs: int, seed: int) -> dict:
     return config
 
 
+def best_val_fg_miou(history: dict) -> float:
+    """The best validation fg mIoU of a run's history (0 where an epoch has none)."""
+    return max(e.get("val_fg_miou") or 0.0 for e in history["epochs"])
+
+
 def train_and_score(config: dict) -> dict:
     """Train, then score the best checkpoint on the held-out test split."""
     from flexseg.config import config_from_dict
@@ -72,7 +77,7 @@ def train_and_score(config: dict) -> dict:
         "seed": checked.train["seed"],
         "epochs": len(history["epochs"]),
         "train_seconds": seconds,
-        "best_val_fg_miou": max(e.get("val_fg_miou") or 0.0 for e in history["epochs"]),
+        "best_val_fg_miou": best_val_fg_miou(history),
         "test_miou_foreground": scores["miou_foreground"],
         "test_iou": dict(zip(scores["classes"], scores["iou"], strict=True)),
     }
@@ -83,8 +88,7 @@ def best_validation(config: dict) -> float:
     from flexseg.config import config_from_dict
     from flexseg.train import train
 
-    history = train(config_from_dict(config), verbose=0)
-    return max(e.get("val_fg_miou") or 0.0 for e in history["epochs"])
+    return best_val_fg_miou(train(config_from_dict(config), verbose=0))
 
 
 def rescore_front(search, front: list, out: Path, work: Path, limit_ms: float, args) -> list[dict]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,6 @@ class Distribution:
 
     kind: str = "none"
     backend: str = field(default_factory=keras.backend.backend)
-    devices: tuple[str, ...] = ()  # the names of this process's devices
     num_devices: int = 1  # in all processes
     num_processes: int = 1
     process_id: int = 0
@@ -193,13 +193,9 @@ def torch_data_parallel_released(version: str, since: str | None = None) -> bool
 
 
 def _release(version: str) -> tuple[int, ...]:
-    numbers = []
-    for part in version.split(".")[:3]:
-        digits = "".join(c for c in part if c.isdigit()) if part[:1].isdigit() else ""
-        if not digits:
-            break
-        numbers.append(int(digits))
-    return tuple(numbers)
+    """(major, minor, patch) of a version such as "3.16.0rc1" or "3.17.0.dev2026"."""
+    match = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", version)
+    return tuple(int(part) for part in match.groups() if part is not None) if match else ()
 
 
 def _chosen(devices: list, wanted: int | list[int] | None, where: str) -> list:
@@ -227,8 +223,7 @@ def _start_keras(train: Mapping[str, Any]) -> Distribution:
             train["coordinator"], train["num_processes"], train["process_id"]
         )
     local = sorted(jax.local_devices(), key=lambda d: d.id)
-    chosen = {d.id for d in _chosen(local, train["devices"], local[0].platform)}
-    positions = [local.index(d) for d in local if d.id in chosen]
+    positions = [local.index(d) for d in _chosen(local, train["devices"], local[0].platform)]
     by_process: dict[int, list] = {}
     for device in sorted(jax.devices(), key=lambda d: d.id):
         by_process.setdefault(device.process_index, []).append(device)
@@ -239,7 +234,6 @@ def _start_keras(train: Mapping[str, Any]) -> Distribution:
     )
     return Distribution(
         kind="data_parallel",
-        devices=tuple(f"{d.platform}:{d.id}" for d in local if d.id in chosen),
         num_devices=len(used),
         num_processes=jax.process_count(),
         process_id=jax.process_index(),
@@ -268,7 +262,6 @@ def _start_tensorflow(train: Mapping[str, Any]) -> Distribution:
         workers = sum(len(cluster["cluster"][name]) for name in order)
         return Distribution(
             kind="data_parallel",
-            devices=tuple(strategy.extended.worker_devices),
             num_devices=strategy.num_replicas_in_sync,
             num_processes=workers,
             process_id=offsets.get(task.get("type"), 0) + int(task.get("index", 0)),
@@ -279,7 +272,6 @@ def _start_tensorflow(train: Mapping[str, Any]) -> Distribution:
     strategy = tf.distribute.MirroredStrategy([d.name for d in used])
     return Distribution(
         kind="data_parallel",
-        devices=tuple(d.name for d in used),
         num_devices=len(used),
         strategy=strategy,
     )

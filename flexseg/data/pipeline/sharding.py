@@ -67,9 +67,8 @@ class Shard:
         return [self.batch(order, batch_size, number) for number in range(count)]
 
     def batch(self, order: np.ndarray, batch_size: int, number: int) -> Part:
-        """(image indices, padded flags) of this process's part of global batch `number`."""
-        if batch_size % self.multiple:
-            raise ValueError(f"batch size {batch_size} does not divide among {self.multiple}")
+        """(image indices, padded flags) of this process's part of global batch `number`;
+        `batch_size` divides by `multiple` (SegmentationDataset checks it when made)."""
         padded = np.resize(np.asarray(order), self.padded_length(len(order)))  # wraps around
         flags = np.arange(len(padded)) >= len(order)
         start = number * batch_size
