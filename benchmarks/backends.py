@@ -67,6 +67,13 @@ def raw_jit(backend: str, jit: str) -> str | None:
     return None
 
 
+def implementations(backend: str, raw: bool) -> tuple[str, ...]:
+    """What runs per variant: flexseg's Keras model; on torch also "keras-plain", the same
+    without flexseg.run.torch_speedups (what Keras alone does); the raw reference."""
+    keras_rows = ("keras", "keras-plain") if backend == "torch" else ("keras",)
+    return (*keras_rows, "raw") if raw else keras_rows
+
+
 def plan(args) -> list[dict]:
     """Every worker task, in run order: per backend, Keras variants then raw references."""
     tasks = []
@@ -76,7 +83,7 @@ def plan(args) -> list[dict]:
             for only, jit, precision in args.variants:
                 if only not in (None, backend):
                     continue
-                for impl in ("keras", "raw") if args.raw else ("keras",):
+                for impl in implementations(backend, args.raw):
                     if impl == "raw" and raw_jit(backend, jit) is None:
                         continue
                     task = {
@@ -158,7 +165,7 @@ def add_ratios(results: list[dict]) -> None:
         reference = raw.get(
             (r["backend"], t["model"], t["precision"], raw_jit(r["backend"], t["jit"]))
         )
-        if t["impl"] == "keras" and "distribution" not in t and reference is not None:
+        if t["impl"] != "raw" and "distribution" not in t and reference is not None:
             r["vs_raw_train"] = r["train"]["median_ms"] / reference["train"]["median_ms"]
             r["vs_raw_predict"] = r["predict"]["median_ms"] / reference["predict"]["median_ms"]
 

@@ -6,8 +6,10 @@
 
 Each backend runs in its own subprocess (KERAS_BACKEND set). The model is built for any input
 size; flexseg's `Predictor` predicts each image whole, then in overlapping tiles blended with
-smooth weights. Reported: seconds per image (median over --images images after one warm-up),
-and the largest difference between the tiled and the whole-image probabilities.
+smooth weights. Reported: seconds per image (median over --images images after one warm-up);
+where tiling's time goes: the tiles' pixels over the image's, and the model alone on the
+same tiles (the batches `predict_tiled` makes, nothing blended); and the largest difference
+between the tiled and the whole-image probabilities.
 """
 
 from __future__ import annotations
@@ -28,23 +30,35 @@ from benchmarks.machine import describe_machine, publish
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def measure(model: str, size: int, tile: int, overlap: int, images: int) -> dict:
+def measure(model: str, size: int, tile: int, overlap: int, images: int, tile_batch: int) -> dict:
     """Runs inside one backend: seconds per image, whole and tiled."""
     import keras
 
     import flexseg
     from flexseg.infer.predict import Predictor
+    from flexseg.infer.tiling import tile_starts
+    from flexseg.run.torch_speedups import speed_up
+    from flexseg.runtime import speed_up_process
 
+    speed_up_process()
     keras.utils.set_random_seed(0)
     built = flexseg.build(model, input_shape=(None, None, 3))
+    speed_up(built)  # as flexseg infer loads a model
     rng = np.random.default_rng(0)
     batch = rng.uniform(0, 255, (images + 1, size, size, 3)).astype("float32")
     result = {"backend": keras.backend.backend()}
+    tiles = len(tile_starts(size, tile, overlap)) ** 2
+    result["tiled_pixels_ratio"] = tiles * tile * tile / (size * size)
+    tiled = Predictor(built, tile=tile, overlap=overlap, tile_batch=tile_batch)
+    calls = -(-tiles // tile_batch)  # the model alone, on the batches that predict_tiled makes
+    stacked = np.repeat(batch[:1, :tile, :tile], -(-tiles // calls), axis=0)
+
+    def model_only(_):
+        for _ in range(calls):
+            keras.ops.convert_to_numpy(built.predict_on_batch(stacked))
+
     outputs = {}
-    for mode, predictor in (
-        ("whole", Predictor(built)),
-        ("tiled", Predictor(built, tile=tile, overlap=overlap)),
-    ):
+    for mode, predictor in (("whole", Predictor(built)), ("tiled", tiled), ("tiles", model_only)):
         outputs[mode] = predictor(batch[0])  # warm-up: tracing and compilation
         seconds = []
         for image in batch[1:]:
@@ -52,6 +66,7 @@ def measure(model: str, size: int, tile: int, overlap: int, images: int) -> dict
             predictor(image)
             seconds.append(time.perf_counter() - started)
         result[mode] = {"seconds_median": statistics.median(seconds), "seconds": seconds}
+    result["tile_calls"], result["tiles_per_call"] = calls, len(stacked)
     result["tiled_vs_whole_max_abs"] = float(np.abs(outputs["tiled"] - outputs["whole"]).max())
     result["tiled_vs_whole_mean_abs"] = float(np.abs(outputs["tiled"] - outputs["whole"]).mean())
     return result
@@ -63,20 +78,26 @@ def table(report: dict) -> str:
     device = ", ".join(machine.get("gpus") or []) or f"{machine['cpu']}, {machine['cores']} cores"
     lines = [
         f"Device: {device}. {s['model']} on {s['size']}x{s['size']}x3 images; tiles of "
-        f"{s['tile']} with {s['overlap']} px overlap; median of {s['images']} images.",
+        f"{s['tile']} with {s['overlap']} px overlap, at most {s['tile_batch']} tiles per "
+        f"call; median of {s['images']} images. Model alone: the model on the same tile "
+        "batches, nothing cut or blended.",
         "",
-        "| backend | whole image s | tiled s | tiled vs whole: max / mean abs. difference |",
-        "|---|---:|---:|---:|",
+        "| backend | whole image s | tiled s | tiled / whole | tiles' pixels / image's "
+        "| model alone on the tiles s | model alone / whole | tiled vs whole: max / mean abs. "
+        "difference |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         if "error" in r:
             error = r["error"][:160].replace("|", "/")
-            lines.append(f"| {r['backend']} | failed: {error} | | |")
+            lines.append(f"| {r['backend']} | failed: {error} | | | | | | |")
             continue
+        whole, tiled = r["whole"]["seconds_median"], r["tiled"]["seconds_median"]
+        alone = r["tiles"]["seconds_median"]
         lines.append(
-            f"| {r['backend']} | {r['whole']['seconds_median']:.2f} | "
-            f"{r['tiled']['seconds_median']:.2f} | {r['tiled_vs_whole_max_abs']:.4f} / "
-            f"{r['tiled_vs_whole_mean_abs']:.5f} |"
+            f"| {r['backend']} | {whole:.2f} | {tiled:.2f} | {tiled / whole:.2f}x "
+            f"| {r['tiled_pixels_ratio']:.2f}x | {alone:.2f} | {alone / whole:.2f}x "
+            f"| {r['tiled_vs_whole_max_abs']:.4f} / {r['tiled_vs_whole_mean_abs']:.5f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -92,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile", type=int, default=256, help="tile side (default 256)")
     parser.add_argument("--overlap", type=int, default=64, help="tile overlap (default 64)")
     parser.add_argument("--images", type=int, default=3, help="timed images (default 3)")
+    parser.add_argument("--tile-batch", type=int, default=8, help="tiles per call (default 8)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
@@ -100,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.model, args.size, args.tile, args.overlap, args.images = "flexunet_tiny", 64, 32, 8, 1
-    settings = {k: getattr(args, k) for k in ("model", "size", "tile", "overlap", "images")}
+    names = ("model", "size", "tile", "overlap", "images", "tile_batch")
+    settings = {k: getattr(args, k) for k in names}
     if args.worker:
         print(json.dumps(measure(**settings)))
         return 0
@@ -109,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if backend not in BACKENDS:
             parser.error(f"--backends: unknown {backend!r}; choose from {', '.join(BACKENDS)}.")
         command = [sys.executable, "-m", "benchmarks.infer", "--worker"]
-        command += [f"--{k}={v}" for k, v in settings.items()]
+        command += [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
         environment = dict(os.environ, KERAS_BACKEND=backend)
         environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         done = subprocess.run(command, env=environment, capture_output=True, text=True)

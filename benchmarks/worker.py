@@ -126,13 +126,14 @@ def gpu_peak_bytes(backend: str) -> int | None:
 
 
 def run_keras(task: dict) -> dict:
-    """Keras's training step and prediction; with task["distribution"] = "data_parallel",
-    data-parallel over every local device, as `flexseg train` sets it up."""
+    """Keras's training step and prediction, with flexseg's backend speed-ups as `flexseg
+    train` applies them (impl "keras-plain": without them); with task["distribution"] =
+    "data_parallel", data-parallel over every local device, as `flexseg train` sets it up."""
     import keras
 
     import flexseg
     from flexseg.models.catalogue.macs import count_macs
-    from flexseg.run import distribution
+    from flexseg.run import distribution, torch_speedups
 
     if task["precision"] != "float32":
         keras.mixed_precision.set_global_policy(f"mixed_{task['precision']}")
@@ -153,6 +154,8 @@ def run_keras(task: dict) -> dict:
             loss=keras.losses.CategoricalCrossentropy(),
             jit_compile={"auto": "auto", "on": True, "off": False}[task["jit"]],
         )
+        model.optimizer.build(model.trainable_variables)
+        applied = torch_speedups.speed_up(model) if task.get("impl") != "keras-plain" else []
     images, labels = batch(task, num_classes)
     one_hot = np.eye(num_classes, dtype="float32")[labels]
     if plan.kind == "none":  # (a distribution places numpy batches itself)
@@ -166,7 +169,7 @@ def run_keras(task: dict) -> dict:
         )
     finally:
         plan.stop()
-    return {**measured, "devices": plan.num_devices}
+    return {**measured, "devices": plan.num_devices, "speedups": applied}
 
 
 def run_raw(task: dict, backend: str, device: str) -> dict:
@@ -259,7 +262,7 @@ def run(task: dict, backend: str, device: str) -> dict:
             import torch
 
             torch.cuda.reset_peak_memory_stats()
-    if task["impl"] == "keras":
+    if task["impl"] in ("keras", "keras-plain"):
         result.update(run_keras(task))
     else:
         result.update(run_raw(task, backend, device))

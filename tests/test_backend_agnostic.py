@@ -11,6 +11,7 @@ FRAMEWORKS = {"tensorflow", "jax", "jaxlib", "torch", "tf_keras"}
 ADAPTERS: set[str] = {
     "export/tensorflow_runtime.py",  # runs SavedModel exports, which only TensorFlow loads
     "run/distribution.py",  # data-parallel training through tf.distribute and JAX's processes
+    "run/torch_speedups.py",  # kernel memory layout and an in-place Adam step on torch
 }
 SOURCES = sorted(
     p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).as_posix() not in ADAPTERS

@@ -129,8 +129,10 @@ def test_plan_pairs_each_keras_run_with_its_raw_reference():
         ("jax", "raw", "auto"),
         ("jax", "keras", "off"),  # raw JAX is always jitted: no eager reference
         ("torch", "keras", "auto"),
+        ("torch", "keras-plain", "auto"),  # without flexseg.run.torch_speedups
         ("torch", "raw", "off"),  # Keras's auto is eager on torch
-        ("torch", "keras", "off"),  # its eager reference is already planned
+        ("torch", "keras", "off"),
+        ("torch", "keras-plain", "off"),  # its eager reference is already planned
     ]
     assert [t["backend"] for t in tasks if "peak" in t] == ["tensorflow", "jax", "torch"]
     only_torch = backends.plan(arguments(variants=backends.parse_variants("torch/on:float32")))

@@ -66,7 +66,7 @@ def infer_folder(
         palette.check_num_classes(model.output_shape[-1])
     predictor = Predictor(
         model, tile=settings["tile_size"], overlap=settings["tile_overlap"],
-        flip_tta=settings["flip_tta"],
+        tile_batch=settings["tile_batch"], flip_tta=settings["flip_tta"],
     )  # fmt: skip
     images = find_images(source)
     with staged_folder(target) as staging:

@@ -24,10 +24,11 @@ class Predictor:
     """Probabilities (H, W, K) for (H, W, C) images in the model's input scale."""
 
     def __init__(self, model: keras.Model, tile: int | None = None, overlap: int = 64,
-                 flip_tta: bool = False):  # fmt: skip
+                 flip_tta: bool = False, tile_batch: int = 8):  # fmt: skip
         self.model = model
         self.size = tuple(model.input_shape[1:3])
         self.tile, self.overlap, self.flip_tta = tile, overlap, flip_tta
+        self.tile_batch = tile_batch
         fixed = all(self.size)
         if tile is not None and fixed and (tile, tile) != self.size:
             raise FlexsegError(
@@ -46,7 +47,7 @@ class Predictor:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         height, width = image.shape[:2]
         if self.tile is not None:
-            return predict_tiled(self._batch, image, self.tile, self.overlap)
+            return predict_tiled(self._batch, image, self.tile, self.overlap, self.tile_batch)
         if all(self.size) and (height, width) != self.size:
             resized = _resize(image, self.size)
             return _resize(self._batch(resized[None])[0], (height, width))

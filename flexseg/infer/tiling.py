@@ -44,11 +44,14 @@ def predict_tiled(
     image: np.ndarray,
     tile: int,
     overlap: int,
-    batch_size: int = 4,
+    batch_size: int = 8,
 ) -> np.ndarray:
     """Probabilities (H, W, K) for an (H, W, C) image, predicted tile by tile.
 
-    `predict` maps a batch (N, tile, tile, C) to (N, tile, tile, K).
+    `predict` maps a batch (N, tile, tile, C) to (N, tile, tile, K). The tiles are shared
+    out evenly among as few calls of at most `batch_size` as possible, every call the same
+    size (the last filled up with copies of its last tile): a compiled model traces one shape
+    per image size.
     """
     if not 0 <= overlap < tile:
         raise FlexsegError(
@@ -61,17 +64,21 @@ def predict_tiled(
     )
     rows = tile_starts(padded.shape[0], tile, overlap)
     cols = tile_starts(padded.shape[1], tile, overlap)
-    window = blend_window(tile, overlap)[..., None]
+    window = blend_window(tile, overlap).astype(np.float32)[..., None]
     origins = [(r, c) for r in rows for c in cols]
-    total = weights = None
-    for first in range(0, len(origins), batch_size):
-        chunk = origins[first : first + batch_size]
-        batch = np.stack([padded[r : r + tile, c : c + tile] for r, c in chunk])
-        outputs = np.asarray(predict(batch), dtype=np.float64)
+    total = None
+    weights = np.zeros((*padded.shape[:2], 1), np.float32)
+    for r, c in origins:
+        weights[r : r + tile, c : c + tile] += window
+    calls = -(-len(origins) // batch_size)
+    per_call = -(-len(origins) // calls)
+    for first in range(0, len(origins), per_call):
+        chunk = origins[first : first + per_call]
+        filled = chunk + chunk[-1:] * (per_call - len(chunk))
+        batch = np.stack([padded[r : r + tile, c : c + tile] for r, c in filled])
+        outputs = np.asarray(predict(batch), dtype=np.float32)
         if total is None:
-            total = np.zeros((*padded.shape[:2], outputs.shape[-1]))
-            weights = np.zeros((*padded.shape[:2], 1))
-        for (r, c), output in zip(chunk, outputs, strict=True):
+            total = np.zeros((*padded.shape[:2], outputs.shape[-1]), np.float32)
+        for (r, c), output in zip(chunk, outputs, strict=False):
             total[r : r + tile, c : c + tile] += output * window
-            weights[r : r + tile, c : c + tile] += window
-    return (total / weights)[:height, :width].astype(np.float32)
+    return (total / weights)[:height, :width]

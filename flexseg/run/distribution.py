@@ -38,6 +38,7 @@ import numpy as np
 from flexseg.config import ConfigError
 from flexseg.data.pipeline.sharding import Padding, Shard
 from flexseg.errors import FlexsegError
+from flexseg.models.parts.base import layers_within
 
 # The first Keras release whose torch backend trains data-parallel (None: no release yet;
 # DDP inside fit is on Keras's main branch only, PRs #23052 and #23316).
@@ -73,7 +74,7 @@ class Distribution:
         """On TensorFlow, batch norm layers take their statistics over all replicas (the
         global batch), as they do on JAX and on one device."""
         if self.strategy is not None:
-            for layer in _layers_within(model):
+            for layer in layers_within(model):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.synchronized = True
         return model
@@ -143,14 +144,6 @@ class Distribution:
         """Unset what `start` set in this process (Keras's global distribution)."""
         if self.backend == "jax" and self.kind != "none":
             keras.distribution.set_distribution(None)
-
-
-def _layers_within(model: keras.Model) -> Iterator[keras.layers.Layer]:
-    """Every layer of `model`, those of nested models (keras.applications backbones) too."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers_within(layer)
 
 
 def start(train: Mapping[str, Any]) -> Distribution:

@@ -38,6 +38,7 @@ from flexseg.run.callbacks import EpochChangeInference, EpochLogs, Forwarding, T
 from flexseg.run.distribution import Distribution
 from flexseg.run.losses import get_loss
 from flexseg.run.optimizers import make_optimizer
+from flexseg.run.torch_speedups import speed_up
 from flexseg.runtime import fit_callbacks, resolve_precision
 
 BACKUP = "backup"  # the folder of Keras's BackupAndRestore inside a run folder
@@ -153,7 +154,8 @@ class RunSetup:
 
         The optimizer's variables are made here: TensorFlow would otherwise make them while
         tracing the first step, and trace that step twice (a third of a 1.9M-parameter
-        U-Net's start-up on a 2-core CPU)."""
+        U-Net's start-up on a 2-core CPU). On torch, `flexseg.run.torch_speedups` then lays
+        out the convolution kernels and the Adam step for speed."""
         train = self.config.train
         with self.distribution.scope():
             model.compile(
@@ -164,6 +166,7 @@ class RunSetup:
                 ),
             )
             model.optimizer.build(model.trainable_variables)
+        speed_up(model)
         return model
 
     def compiled_model(self, steps_per_epoch: int, image_size: tuple[int, int]) -> keras.Model:
@@ -262,6 +265,7 @@ class RunSetup:
             )
         model = keras.models.load_model(path, compile=False)
         self.palette.check_num_classes(model.output_shape[-1])
+        speed_up(model)
         return model
 
     def with_model(self, model: Mapping[str, Any], **sections: Mapping[str, Any]) -> RunSetup:
