@@ -4,7 +4,8 @@ an Adam step that updates in place. The one module where flexseg reaches into to
 Keras keeps a `Conv2D` kernel as (height, width, in, out). On torch, Keras 3.15 permutes it
 to torch's (out, in, height, width) at every call and copies it into channels-last memory;
 the backward pass copies its gradient back. For the original's MVTec-screw FlexUNet (125M
-parameters, 256x256, batch 2, the 2-core CPU) those copies were 43% of a training step.
+parameters, 256x256, batch 2, the 2-core CPU) those copies were 43% of a training step
+(a one-off torch.profiler run; benchmarks/results/backends_cpu.md has the before and after).
 `channels_last_kernels` stores each kernel, and the optimizer's slots beside it, in the
 memory order that Keras's permuted view reads as channels-last: shapes, values, checkpoints
 and the model's code stay as they are; the copies go.
@@ -32,6 +33,7 @@ import os
 import keras
 
 from flexseg.models.parts.base import layers_within
+from flexseg.models.parts.layers import PixelConv2DTranspose
 
 OPT_OUT = "FLEXSEG_TORCH_SPEEDUPS"
 
@@ -60,13 +62,17 @@ def _convolution_kernels(model: keras.Model) -> list[keras.Variable]:
     return [
         layer.kernel
         for layer in layers_within(model)
-        if isinstance(layer, keras.layers.Conv2D) and len(layer.kernel.shape) == 4
+        if isinstance(layer, keras.layers.Conv2D | PixelConv2DTranspose)
+        and len(layer.kernel.shape) == 4
     ]
 
 
 def channels_last_kernels(model: keras.Model, optimizer=None) -> int:
     """Re-lay every Conv2D kernel of `model` (and the optimizer variables made from it) in
-    out-height-width-in memory order; returns how many kernels. Values do not change."""
+    out-height-width-in memory order; returns how many kernels. Values do not change.
+
+    `PixelConv2DTranspose` kernels, (height, width, out, in), get the same treatment: stored
+    in-height-width-out, the matrix its einsum multiplies by is then a view, not a copy."""
     kernels = _convolution_kernels(model)
     prefixes = tuple(f"{kernel.path.replace('/', '_')}_" for kernel in kernels)
     slots = []
@@ -80,9 +86,7 @@ def channels_last_kernels(model: keras.Model, optimizer=None) -> int:
 def _relayout(tensor) -> None:
     """(h, w, in, out) values, stored as (out, h, w, in): the permutation (out, in, h, w) that
     Keras's torch convolution takes is then contiguous in channels-last memory format."""
-    import torch
-
-    if tensor.permute(3, 2, 0, 1).is_contiguous(memory_format=torch.channels_last):
+    if tensor.permute(3, 0, 1, 2).is_contiguous():
         return
     tensor.data = tensor.detach().permute(3, 0, 1, 2).contiguous().permute(1, 2, 3, 0)
 
