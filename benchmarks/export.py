@@ -2,6 +2,8 @@
 
     python -m benchmarks.export --json benchmarks/results/export_cpu.json \\
         --markdown benchmarks/results/export_cpu.md
+    python -m benchmarks.export --formats "" --json benchmarks/results/latency_cpu.json \\
+        --markdown benchmarks/results/latency_cpu.md     # Keras on each backend only
     python -m benchmarks.export --smoke     # a tiny model, OpenVINO and this backend only
 
 For each model (default: FlexUNet with the original's MVTec-screw settings, and the demo
@@ -103,8 +105,12 @@ def time_keras(folder: str, size: int, batches: list[int], repeats: int) -> dict
     import keras
 
     from flexseg.export.convert import load_flexseg_model
+    from flexseg.run.torch_speedups import speed_up
+    from flexseg.runtime import speed_up_process
 
+    speed_up_process()  # as `flexseg infer` runs it
     model = load_flexseg_model(Path(folder) / "model.keras")
+    speed_up(model)
 
     def predict(images):
         return keras.ops.convert_to_numpy(model.predict_on_batch(images))
@@ -224,13 +230,20 @@ def fastest_note(result: dict, batch: int) -> str:
 def table(report: dict) -> str:
     s = report["settings"]
     machine = report["machine"]
-    lines = [
+    head = (
         f"Device: {machine['cpu']}, {machine['cores']} cores. {s['size']}x{s['size']}x3 inputs, "
-        f"ms per image: median of {s['repeats']} calls after a warm-up (fastest-slowest). "
-        "Exports by `flexseg.export` from the tensorflow backend, accepted up to a probability "
-        f"difference of {s['tolerance']:.0e} from Keras; parity: the largest difference its "
-        "own check found (an export where a pixel changes class, near-ties aside, is refused).",
-    ]
+        f"ms per image: median of {s['repeats']} calls after a warm-up (fastest-slowest)."
+    )
+    if s.get("formats") != []:  # (runs before --formats was recorded had exports)
+        head += (
+            " Exports by `flexseg.export` from the tensorflow backend, accepted up to a "
+            f"probability difference of {s['tolerance']:.0e} from Keras; parity: the largest "
+            "difference its own check found (an export where a pixel changes class, near-ties "
+            "aside, is refused)."
+        )
+    else:
+        head += " Keras only (float32, flexseg's backend speed-ups applied, as `flexseg infer`)."
+    lines = [head]
     for result in report["results"]:
         batches = s["batches"]
         lines += [

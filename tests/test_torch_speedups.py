@@ -15,7 +15,8 @@ on_torch = pytest.mark.skipif(
 
 def _model(seed=0):
     keras.utils.set_random_seed(seed)
-    return flexseg.build("flexunet_tiny", input_shape=(32, 32, 3))
+    # No dropout: its random masks follow the memory layout, which the speed-ups change.
+    return flexseg.build("flexunet_tiny", input_shape=(32, 32, 3), dropout_rate=0.0)
 
 
 def _batch(num_classes, seed=1):
@@ -48,7 +49,7 @@ def test_layout_keeps_shapes_values_and_saved_files(tmp_path):
     before = [np.array(w) for w in model.get_weights()]
     images, _ = _batch(model.output_shape[-1])
     expected = keras.ops.convert_to_numpy(model(images))
-    assert torch_speedups.speed_up(model) == ["channels_last_kernels"]
+    assert torch_speedups.speed_up(model) == ["channels_last_inputs", "channels_last_kernels"]
     kernel = next(layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     assert not kernel.value.is_contiguous()  # stored out-h-w-in: Keras's view is channels-last
     for old, new in zip(before, model.get_weights(), strict=True):
@@ -61,10 +62,14 @@ def test_layout_keeps_shapes_values_and_saved_files(tmp_path):
 
 
 @on_torch
-def test_training_matches_keras_own_code():
-    plain, _, plain_losses = _trained(speed_up=False)
+def test_training_matches_keras_own_code(monkeypatch):
+    from keras.src.backend.torch import nn as torch_nn
+
+    with monkeypatch.context() as keras_own:  # the input patch is process-wide once applied
+        keras_own.setattr(torch_nn, "conv", getattr(torch_nn.conv, "keras_conv", torch_nn.conv))
+        plain, _, plain_losses = _trained(speed_up=False)
     fast, applied, fast_losses = _trained(speed_up=True)
-    assert applied == ["channels_last_kernels", "in_place_adam"]
+    assert applied == ["channels_last_inputs", "channels_last_kernels", "in_place_adam"]
     np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-4)
     for a, b in zip(plain.get_weights(), fast.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
@@ -73,6 +78,30 @@ def test_training_matches_keras_own_code():
     slots = [v for v in fast.optimizer.variables if v.name.startswith(prefix)]
     assert len(slots) == 2  # momentum and velocity, laid out like their kernel
     assert all(slot.value.stride() == kernel.value.stride() for slot in slots)
+
+
+@on_torch
+@pytest.mark.parametrize(
+    ("kernel_size", "strides", "padding", "dilation"),
+    [(3, 1, "same", 1), (3, 2, "same", 1), (4, 2, "same", 1), (3, 1, "valid", 2), (1, 1, "same", 1),
+     (5, 1, "same", 3)],
+)  # fmt: skip
+def test_channels_last_inputs_convolve_as_keras_does(kernel_size, strides, padding, dilation):
+    from keras.src.backend.torch import nn as torch_nn
+
+    assert torch_speedups.channels_last_inputs()
+    patched = torch_nn.conv
+    assert isinstance(patched, torch_speedups._ChannelsLastConv)
+    rng = np.random.default_rng(0)
+    inputs = keras.ops.convert_to_tensor(rng.normal(size=(2, 11, 13, 4)).astype("float32"))
+    kernel = keras.ops.convert_to_tensor(
+        rng.normal(size=(kernel_size, kernel_size, 4, 6)).astype("float32")
+    )
+    settings = dict(strides=strides, padding=padding, dilation_rate=dilation)
+    fast = keras.ops.convert_to_numpy(keras.ops.conv(inputs, kernel, **settings))
+    keras_own = keras.ops.convert_to_numpy(patched.keras_conv(inputs, kernel, **settings))
+    assert fast.shape == keras_own.shape
+    np.testing.assert_allclose(fast, keras_own, rtol=1e-5, atol=1e-5)
 
 
 @on_torch

@@ -1,5 +1,6 @@
-"""Speed-ups for Keras's torch backend: kernels stored as torch's convolutions read them, and
-an Adam step that updates in place. The one module where flexseg reaches into torch tensors.
+"""Speed-ups for Keras's torch backend: convolution inputs and kernels handed to PyTorch in
+the memory order its convolutions read, and an Adam step that updates in place. The one
+module where flexseg reaches into torch tensors and Keras's torch backend.
 
 Keras keeps a `Conv2D` kernel as (height, width, in, out). On torch, Keras 3.15 permutes it
 to torch's (out, in, height, width) at every call and copies it into channels-last memory;
@@ -14,7 +15,13 @@ Keras's torch Adam makes five temporary tensors per variable per step (`g * g`,
 `m * alpha`, `sqrt(v)`, `+ epsilon`, the quotient); `in_place_adam` swaps in the same
 update written with torch's in-place multi-tensor ops (one temporary).
 
-`speed_up(model)` applies both on the torch backend (`flexseg train`, `tune`, `evaluate`,
+`channels_last_inputs` does the same for convolution inputs: Keras copies each
+(batch, height, width, channels) input into channels-first memory and then back into
+channels-last; the speed-up hands PyTorch the channels-first view of the input's own memory.
+Results are equal to float rounding; dropout draws its random masks in memory order, so the
+masks (not their statistics) differ from Keras's own path.
+
+`speed_up(model)` applies them on the torch backend (`flexseg train`, `tune`, `evaluate`,
 `infer` and the benchmarks call it); anywhere else it does nothing. Set
 `FLEXSEG_TORCH_SPEEDUPS=0` to train with Keras's own code paths.
 
@@ -22,7 +29,8 @@ Example:
     >>> import flexseg
     >>> model = flexseg.build("flexunet_tiny")
     >>> applied = speed_up(model)
-    >>> applied == (["channels_last_kernels"] if keras.backend.backend() == "torch" else [])
+    >>> applied == (["channels_last_inputs", "channels_last_kernels"]
+    ...             if keras.backend.backend() == "torch" else [])
     True
 """
 
@@ -48,7 +56,7 @@ def speed_up(model: keras.Model) -> list[str]:
     names of those applied. Call it again after compiling: it is idempotent."""
     if not enabled():
         return []
-    applied = []
+    applied = ["channels_last_inputs"] if channels_last_inputs() else []
     optimizer = getattr(model, "optimizer", None)
     built = optimizer is not None and optimizer.built
     if channels_last_kernels(model, optimizer if built else None):
@@ -56,6 +64,44 @@ def speed_up(model: keras.Model) -> list[str]:
     if built and in_place_adam(optimizer):
         applied.append("in_place_adam")
     return applied
+
+
+KERAS_CONV_CHECKED = "3.15."  # the Keras versions whose torch `conv` this was checked with
+
+
+def channels_last_inputs() -> bool:
+    """Keras's torch convolution, for channels-last 4D inputs, without its two copies of the
+    input (into channels-first memory, then back into channels-last): the input goes in as
+    the channels-first view of its own memory, which is already what PyTorch's channels-last
+    convolutions read. Process-wide, idempotent; returns whether it is in place (only for the
+    Keras versions it was checked with)."""
+    if not keras.__version__.startswith(KERAS_CONV_CHECKED):
+        return False
+    from keras.src.backend.torch import nn as torch_nn
+
+    if not getattr(torch_nn.conv, "flexseg_channels_last", False):
+        torch_nn.conv = _ChannelsLastConv(torch_nn.conv)
+    return True
+
+
+class _ChannelsLastConv:
+    """Keras's torch `conv` with channels-last 4D inputs passed as channels-first views."""
+
+    flexseg_channels_last = True
+
+    def __init__(self, keras_conv):
+        self.keras_conv = keras_conv
+
+    def __call__(self, inputs, kernel, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1):  # fmt: skip
+        data_format = data_format or keras.config.image_data_format()
+        inputs = keras.ops.convert_to_tensor(inputs)
+        if data_format != "channels_last" or inputs.ndim != 4:
+            return self.keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+        outputs = self.keras_conv(
+            inputs.permute(0, 3, 1, 2), kernel, strides, padding, "channels_first", dilation_rate
+        )
+        return outputs.permute(0, 2, 3, 1)
 
 
 def _convolution_kernels(model: keras.Model) -> list[keras.Variable]:
