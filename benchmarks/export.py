@@ -234,7 +234,7 @@ def table(report: dict) -> str:
         f"Device: {machine['cpu']}, {machine['cores']} cores. {s['size']}x{s['size']}x3 inputs, "
         f"ms per image: median of {s['repeats']} calls after a warm-up (fastest-slowest)."
     )
-    if s.get("formats") != []:  # (runs before --formats was recorded had exports)
+    if s.get("formats") != []:  # (runs from before --formats was recorded had exports)
         head += (
             " Exports by `flexseg.export` from the tensorflow backend, accepted up to a "
             f"probability difference of {s['tolerance']:.0e} from Keras; parity: the largest "
@@ -246,19 +246,23 @@ def table(report: dict) -> str:
     lines = [head]
     for result in report["results"]:
         batches = s["batches"]
+        exports = s.get("formats") != []
         lines += [
             "",
             f"**{result['model']}** ({result.get('params', 0):,} parameters)",
             "",
             "| runtime | "
             + " | ".join(f"batch {b} ms/image" for b in batches)
-            + " | export s | file MB | parity |",
-            "|---|" + "---:|" * len(batches) + "---:|---:|---:|",
+            + (" | export s | file MB | parity |" if exports else " |"),
+            "|---|" + "---:|" * len(batches) + ("---:|---:|---:|" if exports else ""),
         ]
         for row in result["rows"]:
             if "error" in row:
                 error = row["error"][:160].replace("|", "/")
-                lines.append(f"| {row['runtime']} | failed: {error} |" + " |" * (len(batches) + 2))
+                lines.append(
+                    f"| {row['runtime']} | failed: {error} |"
+                    + " |" * (len(batches) + (2 if exports else -1))
+                )
                 continue
             cells = [_cell(row["latency"], b) for b in batches]
             if "format" in row:
@@ -266,7 +270,7 @@ def table(report: dict) -> str:
                 extra = [f"{row['export_seconds']:.1f}", f"{row['size_bytes'] / 1e6:.1f}",
                          f"{parity:.1e}" if parity is not None else "labels"]  # fmt: skip
             else:
-                extra = ["", "", ""]
+                extra = ["", "", ""] if exports else []
             lines.append(f"| {row['runtime']} | " + " | ".join(cells + extra) + " |")
         notes = [fastest_note(result, b) for b in batches]
         notes += [
@@ -274,7 +278,8 @@ def table(report: dict) -> str:
             f"({row['dynamic_error'][:120]}), so torch's exporter wrote one model per batch size."
             for row in result["rows"] if "dynamic_error" in row
         ]  # fmt: skip
-        lines += ["", *[f"- {n}" for n in notes if n]]
+        notes = [f"- {n}" for n in notes if n]
+        lines += ["", *notes] if notes else []
     return "\n".join(lines) + "\n"
 
 

@@ -22,9 +22,10 @@ Set `FLEXSEG_KEEP_FREED_MEMORY=0` to leave the allocator alone.
 
 `resolve_precision("auto")`, the default of `train.precision`, picks mixed bfloat16 where it
 was measured to pay without costing accuracy: TensorFlow on a CPU with native bfloat16
-(1.5x the float32 training speed on the MVTec-screw FlexUNet; the demo's recipe scores the
-same within 0.02 over four seeds, `benchmarks/results/precision_cpu.md`). Everywhere else
-it is float32: JAX's and torch's CPU bfloat16 were not faster there.
+(1.25x the float32 training speed on the MVTec-screw FlexUNet, benchmarks/results/
+backends_cpu.md; over four seeds of the demo's recipe no score difference was detected,
+`benchmarks/results/precision_cpu.md`). Everywhere else it is float32: JAX's CPU bfloat16
+is not faster; torch's is (benchmarks/results/backends_cpu.md) but has no parity run yet.
 
 Example:
     >>> from flexseg.runtime import resolve_precision, speed_up_process
