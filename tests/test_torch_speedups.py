@@ -71,10 +71,8 @@ def test_training_matches_keras_own_code(monkeypatch):
     fast, applied, fast_losses = _trained(speed_up=True)
     assert applied == ["channels_last_inputs", "channels_last_kernels", "in_place_adam"]
     np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-4)
-    # Adam moves a weight by about the learning rate (0.01 here) whatever the size of its
-    # gradient, so rounding in tiny gradients shows in the weights: 2.2e-4 at most, measured.
     for a, b in zip(plain.get_weights(), fast.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-3)
+        np.testing.assert_allclose(a, b, atol=1e-4)
     kernel = next(layer.kernel for layer in fast.layers if isinstance(layer, keras.layers.Conv2D))
     prefix = kernel.path.replace("/", "_")
     slots = [v for v in fast.optimizer.variables if v.name.startswith(prefix)]
@@ -107,16 +105,11 @@ def test_channels_last_inputs_convolve_as_keras_does(kernel_size, strides, paddi
 
 
 @on_torch
-@pytest.mark.parametrize("path", ["fused", "multi-tensor"])
 @pytest.mark.parametrize("scale", [1.0, 1e-6])  # tiny gradients: where epsilon matters
-def test_in_place_adam_step_equals_keras_step(path, scale, monkeypatch):
+def test_in_place_adam_step_equals_keras_step(scale):
     """The same gradients through Keras's torch Adam and the in-place step: equal to rounding,
-    for AdamW's decoupled decay too; PyTorch's fused kernel (the CPU's path) and the
-    multi-tensor ops (other devices' path, forced here by hiding the fused kernel)."""
+    for AdamW's decoupled decay too."""
     import torch
-
-    if path == "multi-tensor":
-        monkeypatch.delattr(torch, "_fused_adam_")
 
     results = []
     for in_place in (False, True):
