@@ -5,23 +5,23 @@ module where flexseg reaches into torch tensors and Keras's torch backend.
 Keras keeps a `Conv2D` kernel as (height, width, in, out). On torch, Keras 3.15 permutes it
 to torch's (out, in, height, width) at every call and copies it into channels-last memory;
 the backward pass copies its gradient back. For the original's MVTec-screw FlexUNet (125M
-parameters, 256x256, batch 2, the 2-core CPU) those copies were 43% of a training step
-(a one-off torch.profiler run; benchmarks/results/backends_cpu.md has the before and after).
+parameters, 256x256, batch 2, the 2-core CPU) the copies, these and the inputs' below, are
+42% of a float32 training step on Keras's own path (benchmarks/results/profile_torch_cpu.md).
 `channels_last_kernels` stores each kernel, and the optimizer's slots beside it, in the
 memory order that Keras's permuted view reads as channels-last: shapes, values, checkpoints
 and the model's code stay as they are; the copies go.
-
-Keras's torch Adam makes five temporary tensors per variable per step (`g * g`,
-`m * alpha`, `sqrt(v)`, `+ epsilon`, the quotient); `in_place_adam` swaps in the same
-update written with torch's in-place multi-tensor ops (one temporary). PyTorch's fused CPU
-Adam kernel was tried too: 0.32 s against 0.15 s for this step on the 125M-parameter model
-(a one-off measurement), so it is not used.
 
 `channels_last_inputs` does the same for convolution inputs: Keras copies each
 (batch, height, width, channels) input into channels-first memory and then back into
 channels-last; the speed-up hands PyTorch the channels-first view of the input's own memory.
 Results are equal to float rounding; dropout draws its random masks in memory order, so the
 masks (not their statistics) differ from Keras's own path.
+
+Keras's torch Adam makes five temporary tensors per variable per step (`g * g`,
+`m * alpha`, `sqrt(v)`, `+ epsilon`, the quotient); `in_place_adam` swaps in the same
+update written with torch's in-place multi-tensor ops (one temporary). PyTorch's fused CPU
+Adam kernel was tried too and took about twice as long on the 125M-parameter model (a
+one-off measurement), so it is not used.
 
 `speed_up(model)` applies them on the torch backend (`flexseg train`, `tune`, `evaluate`,
 `infer` and the benchmarks call it); anywhere else it does nothing. Set
@@ -46,6 +46,7 @@ from flexseg.models.parts.base import layers_within
 from flexseg.models.parts.layers import PixelConv2DTranspose
 
 OPT_OUT = "FLEXSEG_TORCH_SPEEDUPS"
+KERAS_CONV_CHECKED = "3.15."  # the Keras versions whose torch `conv` this was checked with
 
 
 def enabled() -> bool:
@@ -66,9 +67,6 @@ def speed_up(model: keras.Model) -> list[str]:
     if built and in_place_adam(optimizer):
         applied.append("in_place_adam")
     return applied
-
-
-KERAS_CONV_CHECKED = "3.15."  # the Keras versions whose torch `conv` this was checked with
 
 
 def channels_last_inputs() -> bool:
@@ -132,8 +130,10 @@ def channels_last_kernels(model: keras.Model, optimizer=None) -> int:
 
 
 def _relayout(tensor) -> None:
-    """(h, w, in, out) values, stored as (out, h, w, in): the permutation (out, in, h, w) that
-    Keras's torch convolution takes is then contiguous in channels-last memory format."""
+    """A 4D tensor's values kept, its memory reordered to (axis 3, 0, 1, 2). For a Conv2D
+    kernel (h, w, in, out) the (out, in, h, w) view Keras's torch convolution takes is then
+    channels-last contiguous; for a PixelConv2DTranspose kernel (h, w, out, in) its einsum's
+    (in, h * w * out) matrix is a view."""
     if tensor.permute(3, 0, 1, 2).is_contiguous():
         return
     tensor.data = tensor.detach().permute(3, 0, 1, 2).contiguous().permute(1, 2, 3, 0)
