@@ -25,7 +25,8 @@ was measured to pay without costing accuracy: TensorFlow on a CPU with native bf
 (1.25x the float32 training speed on the MVTec-screw FlexUNet, benchmarks/results/
 backends_cpu.md; over four seeds of the demo's recipe no score difference was detected,
 `benchmarks/results/precision_cpu.md`). Everywhere else it is float32: JAX's CPU bfloat16
-is not faster; torch's is (benchmarks/results/backends_cpu.md) but has no parity run yet.
+is not faster; torch's is (benchmarks/results/backends_cpu.md), and its first parity run
+(benchmarks/results/precision_torch_cpu.md, three seeds) is too wide to decide.
 
 Example:
     >>> from flexseg.runtime import resolve_precision, speed_up_process
