@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe_machine, publish
+from benchmarks.machine import describe_machine, publish, run_json_worker
 
 BACKENDS = ("tensorflow", "jax", "torch")
 FORMATS = ("onnx", "openvino", "litert", "saved_model")
@@ -133,17 +132,9 @@ def worker(task: dict) -> dict:
 
 def in_subprocess(task: dict, backend: str = "tensorflow") -> dict:
     """Run `task` in a fresh process on `backend`; a failure is returned as {"error": ...}."""
-    environment = dict(os.environ, KERAS_BACKEND=backend)
-    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    command = [sys.executable, "-m", "benchmarks.export", "--worker", json.dumps(task)]
-    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
-    if done.returncode < 0:  # killed: by the kernel when memory ran out, for SIGKILL
-        return {"error": f"killed by signal {-done.returncode}" + (
-            " (out of memory)" if done.returncode == -9 else "")}  # fmt: skip
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        return {"error": " | ".join(lines[-2:])[-400:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json_worker(
+        [sys.executable, "-m", "benchmarks.export", "--worker", json.dumps(task)], backend
+    )
 
 
 # === The run and its table ===

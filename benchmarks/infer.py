@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe_machine, publish
+from benchmarks.machine import describe_machine, publish, run_json_worker
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -133,14 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--backends: unknown {backend!r}; choose from {', '.join(BACKENDS)}.")
         command = [sys.executable, "-m", "benchmarks.infer", "--worker"]
         command += [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
-        environment = dict(os.environ, KERAS_BACKEND=backend)
-        environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        done = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if done.returncode != 0:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            results.append({"backend": backend, "error": " | ".join(lines[-2:])})
-        else:
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        result = run_json_worker(command, backend)
+        results.append({"backend": backend, **result} if "error" in result else result)
         print(json.dumps(results[-1])[:200], flush=True)
     report = {
         "benchmark": "inference on large images",

@@ -64,6 +64,21 @@ def describe_machine() -> dict:
     }
 
 
+def run_json_worker(command: list[str], backend: str) -> dict:
+    """Run a benchmark worker `command` in a fresh process on `backend`: the JSON object on
+    the last line of its output, or {"error": ...} saying how it failed."""
+    environment = dict(os.environ, KERAS_BACKEND=backend)
+    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    if done.returncode < 0:  # killed: by the kernel when memory ran out, for SIGKILL
+        return {"error": f"killed by signal {-done.returncode}" + (
+            " (out of memory)" if done.returncode == -9 else "")}  # fmt: skip
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        return {"error": " | ".join(lines[-2:])[-400:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write through a temporary name, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.machine import describe_machine, publish
+from benchmarks.machine import describe_machine, publish, run_json_worker
 
 GROUPS = {
     "convolution forward": ("aten::mkldnn_convolution", "aten::_convolution"),
@@ -139,15 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         for speedups in (True, False):
             task = {**settings, "precision": precision, "speedups": speedups}
             label = f"{'flexseg' if speedups else 'plain'} {precision}"
-            environment = dict(os.environ, KERAS_BACKEND="torch", TF_CPP_MIN_LOG_LEVEL="3")
             command = [sys.executable, "-m", "benchmarks.profile", "--worker", json.dumps(task)]
-            done = subprocess.run(command, env=environment, capture_output=True, text=True)
-            if done.returncode != 0:
-                lines = [line for line in done.stderr.splitlines() if line.strip()]
-                cases.append({"label": label, "error": " | ".join(lines[-2:])})
-            else:
-                result = json.loads(done.stdout.strip().splitlines()[-1])
-                cases.append({"label": label, **task, **result})
+            result = run_json_worker(command, "torch")
+            cases.append({"label": label, **({} if "error" in result else task), **result})
             print(f"{label}: {cases[-1].get('total_ms', 'failed')}", flush=True)
     report = {
         "benchmark": "torch training-step profile",
