@@ -17,17 +17,20 @@ from __future__ import annotations
 import argparse
 
 
-def seed_list(text: str) -> list[int]:
-    """`--seeds 0,1,2` as integers; a clear argparse error otherwise."""
+def int_list(text: str) -> list[int]:
+    """`--widths 8,16` as distinct integers; a clear argparse error otherwise."""
     try:
-        seeds = [int(part) for part in text.split(",")]
+        values = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--seeds {text!r}: expected comma-separated integers such as 0,1,2"
+            f"{text!r}: expected comma-separated integers such as 0,1,2"
         ) from None
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"--seeds {text!r}: a seed is repeated")
-    return seeds
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: a value is repeated")
+    return values
+
+
+seed_list = int_list  # `--seeds 0,1,2`
 
 
 def mean(values: list[float]) -> float:
