@@ -259,7 +259,8 @@ def table(report: dict) -> str:
         f"Search: {', '.join(settings['architectures'].split(','))} on the demo's synthetic "
         f"data ({settings['count']} images of {settings['size']}x{settings['size']}), "
         f"{settings['trial_epochs']} epochs a trial, a {settings['budget']:g}-minute budget, "
-        f"params<={settings['max_params']:g}, macs<={settings['max_macs']:g}: "
+        f"{shapes_text(settings)}params<={settings['max_params']:g}, "
+        f"macs<={settings['max_macs']:g}: "
         f"{len(trials)} trials in {report['search_minutes']:.1f} min, {len(done)} completed.",
         "",
         "| trial | status | architecture | val fg mIoU | parameters | ms/image | front | reason |",
@@ -337,16 +338,17 @@ def rescore_lines(report: dict) -> list[str]:
     if "rescored" not in report:
         return []
     settings = report["settings"]
-    seeds = ", ".join(str(seed) for seed in [settings["seed"], *settings["rescore_seeds"]])
+    seeds = ", ".join(str(seed) for seed in settings["rescore_seeds"])
     lines = [
         "",
         f"Re-scored: the {settings['rescore']} best front points no slower than the demo "
         f"preset ({report['preset_search_latency_ms']:.1f} ms/image timed as a trial"
         f"{slack_text(settings)}), "
-        f"{settings['trial_epochs']} epochs with seeds {seeds}, best validation fg mIoU "
+        f"each trained again for {settings['trial_epochs']} epochs with seeds {seeds}; best "
+        f"validation fg mIoU of the trial itself, then of each seed "
         f"({report['rescore_minutes']:.1f} min):",
         "",
-        "| trial | architecture | ms/image | val fg mIoU by seed | mean |",
+        "| trial | architecture | ms/image | val fg mIoU: trial, seeds | mean |",
         "|---|---|---:|---|---:|",
     ]
     for r in report["rescored"]:
@@ -358,6 +360,15 @@ def rescore_lines(report: dict) -> list[str]:
     if not report["rescored"]:
         lines.append("| no front point was as fast as the preset: the search's best is used ||||")
     return lines
+
+
+def shapes_text(settings: dict) -> str:
+    """The widths and depths the search was narrowed to, in words (none before it was)."""
+    if "base_filters" not in settings:
+        return ""
+    widths = "/".join(str(w) for w in settings["base_filters"])
+    depths = "/".join(str(n) for n in settings["num_layers"])
+    return f"{widths} base filters, {depths} levels, "
 
 
 def slack_text(settings: dict) -> str:

@@ -157,6 +157,9 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
             "seeds": [0, 1],
             "rescore": 2,
             "rescore_seeds": [1, 2],
+            "base_filters": [16],
+            "num_layers": [3, 4],
+            "latency_slack": 0.05,
         },
         "search_minutes": 0.4,
         "trials": [
@@ -189,11 +192,14 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
         },
     }
     lines = table(report).splitlines()
+    assert "16 base filters, 3/4 levels, params<=2e+06" in lines[0]
     assert "2 trials in 0.4 min, 1 completed." in lines[0]
     assert "| 0 | completed | flexunet | 0.410 | 502,086 | 9.8 | yes |  |" in lines
     assert "| 1 | failed | unet |  | 3,000,000 |  |  | params 3,000,000 > 2,000,000 |" in lines
-    assert "preset (10.2 ms/image timed as a trial), 1 epochs with seeds 0, 1, 2" in "\n".join(
-        lines
+    assert (
+        "preset (10.2 ms/image timed as a trial, give or take 5% of timing noise), "
+        "each trained again for 1 epochs with seeds 1, 2; best validation fg mIoU of the "
+        "trial itself, then of each seed" in "\n".join(lines)
     )
     assert "| 0 | flexunet | 9.8 | 0.410, 0.300, 0.350 | 0.350 |" in lines
     # The re-scored winner is named, not the search's best.
