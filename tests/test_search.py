@@ -161,6 +161,24 @@ def test_the_time_budget_stops_starting_trials_and_the_running_one(data_root, tm
     )
 
 
+def test_executions_per_trial_train_a_trial_again_and_score_their_mean(
+    data_root, tmp_path, monkeypatch
+):
+    config = search_config(data_root, tmp_path, max_trials=1, epochs=2, executions_per_trial=2,
+                           settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip
+    runs = []
+
+    def latency_after_each_training(model):
+        runs.append((id(model), max(model.history.history["val_fg_miou"])))
+        return 1.0
+
+    monkeypatch.setattr(search, "latency_ms", latency_after_each_training)
+    best = search.tune(config, out=tmp_path / "search", verbose=0)
+    assert len(read_records(tmp_path / "search" / "trials")) == 1
+    assert len(runs) == 2 and runs[0][0] != runs[1][0]  # two models, each trained
+    assert best["score"] == pytest.approx((runs[0][1] + runs[1][1]) / 2)
+
+
 @pytest.mark.parametrize(
     ("tune", "message"),
     [
@@ -169,6 +187,7 @@ def test_the_time_budget_stops_starting_trials_and_the_running_one(data_root, tm
         ({"learning_rate": [1e-2, 1e-4]}, r"tune.learning_rate: expected \[low, high\]"),
         ({"loss": ["cce", "dise"]}, "tune.loss: unknown loss 'dise'"),
         ({"batch_size": [0]}, "tune.batch_size"),
+        ({"executions_per_trial": 0}, "tune.executions_per_trial"),
         ({"settings": {"unet": {"num_layers": 3}}}, r"\[tune.settings.unet\] is for an"),
     ],
 )
@@ -198,10 +217,12 @@ def test_command_line_options_are_tune_overrides_and_the_old_names_still_work():
     configure(parser)
     args = parser.parse_args(["run.toml", "--trials", "7", "--algorithm", "bayesian",
                               "--architectures", "unet,flexunet", "--constraint",
-                              "macs<=5e9", "--time-budget", "30"])  # fmt: skip
+                              "macs<=5e9", "--time-budget", "30",
+                              "--executions-per-trial", "3"])  # fmt: skip
     assert tune_overrides(args) == [
         'tune.architectures=["unet", "flexunet"]', 'tune.tuner="bayesian"',
-        "tune.max_trials=7", "tune.time_budget=30.0", 'tune.constraints=["macs<=5e9"]',
+        "tune.max_trials=7", "tune.executions_per_trial=3", "tune.time_budget=30.0",
+        'tune.constraints=["macs<=5e9"]',
     ]  # fmt: skip
 
 

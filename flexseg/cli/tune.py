@@ -34,6 +34,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     option("--max-trials", "--trials", dest="max_trials", type=int, help="default: 10")
     option("--epochs", type=int, help="epochs per trial (default: 5)")
     option(
+        "--executions-per-trial",
+        type=int,
+        metavar="N",
+        help="train each trial N times, scored by the mean: one run's score is noisy (default: 1)",
+    )
+    option(
         "--time-budget", type=float, metavar="MINUTES", help="start no trial that would end later"
     )
     option("--objective", choices=tuple(OBJECTIVES), help="default: val_fg_miou")
@@ -55,6 +61,7 @@ def tune_overrides(args: argparse.Namespace) -> list[str]:
         "tuner": args.tuner,
         "max_trials": args.max_trials,
         "epochs": args.epochs,
+        "executions_per_trial": args.executions_per_trial,
         "time_budget": args.time_budget,
         "objective": args.objective,
         "constraints": args.constraints,

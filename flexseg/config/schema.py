@@ -144,6 +144,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "tuner": Key(STR, "random", "KerasTuner's search algorithm", choices=TUNERS),
         "max_trials": Key(INT, 10, "trials to run (hyperband: its own schedule)", minimum=1),
         "epochs": Key(INT, 5, "epochs per trial (hyperband: the most)", minimum=1),
+        "executions_per_trial": Key(
+            INT, 1, "trainings per trial from new initial weights; scored by their mean", minimum=1
+        ),
         "time_budget": Key(
             NUMBER,
             None,

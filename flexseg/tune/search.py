@@ -185,6 +185,7 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
         seed=config.train["seed"],
         overwrite=False,  # an interrupted search resumes where it stopped
         max_consecutive_failed_trials=10**9,  # failed trials are recorded; the search goes on
+        executions_per_trial=settings["executions_per_trial"],  # KerasTuner averages them
     )
     Tuner = tuner_class(settings["tuner"], space)
     if settings["tuner"] == "hyperband":
