@@ -215,6 +215,34 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
     )
 
 
+def test_tune_benchmark_rescores_the_best_trials_as_fast_as_the_preset(monkeypatch, tmp_path):
+    import argparse
+
+    from benchmarks import tune
+    from flexseg.tune import results
+    from flexseg.tune.records import TrialRecord
+
+    def record(trial, score, latency, status="completed"):
+        return TrialRecord(trial, status, architecture="unet", score=score, latency_ms=latency)
+
+    trials = [
+        record("0", 0.60, 4.0),  # the front's only point
+        record("1", 0.55, 5.2),  # within 5% of the preset's 5.0 ms
+        record("2", 0.70, 5.6),  # slower than the preset
+        record("3", None, 4.0, status="failed"),
+        record("4", 0.50, 4.5),
+        record("5", 0.40, 4.5),
+    ]
+    later = {"0": 0.2, "1": 0.6, "4": 0.5}  # the re-scoring runs' scores
+    monkeypatch.setattr(results, "best_config", lambda search, r, out: {"train": {}, "id": r.trial})
+    monkeypatch.setattr(tune, "best_validation", lambda config: later[config["id"]])
+    args = argparse.Namespace(rescore=3, rescore_seeds=[1], latency_slack=0.05)
+    rescored = tune.rescore_best(None, trials, tmp_path, tmp_path, 5.0, args)
+    assert [(r["trial"], r["scores"]) for r in rescored] == [
+        ("1", [0.55, 0.6]), ("4", [0.5, 0.5]), ("0", [0.6, 0.2])
+    ]  # fmt: skip
+
+
 def test_precision_verdict_says_what_its_interval_supports(tmp_path):
     import json
 
