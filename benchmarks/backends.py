@@ -68,9 +68,9 @@ def raw_jit(backend: str, jit: str) -> str | None:
 
 
 def implementations(backend: str, raw: bool) -> tuple[str, ...]:
-    """What runs per variant: flexseg's Keras model; on torch also "keras-plain", the same
-    without flexseg.run.torch_speedups (what Keras alone does); the raw reference."""
-    keras_rows = ("keras", "keras-plain") if backend == "torch" else ("keras",)
+    """What runs per variant: flexseg's Keras model; on torch and JAX also "keras-plain", the
+    same without flexseg.run.speedups (what Keras alone does); the raw reference."""
+    keras_rows = ("keras", "keras-plain") if backend in ("torch", "jax") else ("keras",)
     return (*keras_rows, "raw") if raw else keras_rows
 
 

@@ -104,7 +104,7 @@ def time_keras(folder: str, size: int, batches: list[int], repeats: int) -> dict
     import keras
 
     from flexseg.export.convert import load_flexseg_model
-    from flexseg.run.torch_speedups import speed_up
+    from flexseg.run.speedups import speed_up
     from flexseg.runtime import speed_up_process
 
     speed_up_process()  # as `flexseg infer` runs it

@@ -5,11 +5,12 @@
     python -m benchmarks.infer --smoke      # a tiny model on 64x64 images
 
 Each backend runs in its own subprocess (KERAS_BACKEND set). The model is built for any input
-size; flexseg's `Predictor` predicts each image whole, then in overlapping tiles blended with
-smooth weights. Reported: seconds per image (median over --images images after one warm-up);
-where tiling's time goes: the tiles' pixels over the image's, and the model alone on the
-same tiles (the batches `predict_tiled` makes, nothing blended); and the largest difference
-between the tiled and the whole-image probabilities.
+size; flexseg's `Predictor` predicts each image whole, then in overlapping tiles of each
+`--tile` side, blended with smooth weights. Reported: seconds per image (median over
+--images images after one warm-up); where tiling's time goes: the pixels of the tiles
+computed (filler tiles included) over the image's, and the model alone on the same tiles
+(the batches `predict_tiled` makes, nothing blended); and the largest difference between
+the tiled and the whole-image probabilities.
 """
 
 from __future__ import annotations
@@ -24,18 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import describe_machine, publish, run_json_worker
+from benchmarks.seeds import int_list
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def measure(model: str, size: int, tile: int, overlap: int, images: int, tile_batch: int) -> dict:
-    """Runs inside one backend: seconds per image, whole and tiled."""
+def measure(model: str, size: int, tile: list[int], overlap: int, images: int,
+            tile_batch: int) -> dict:  # fmt: skip
+    """Runs inside one backend: seconds per image, whole and in tiles of each size."""
     import keras
 
     import flexseg
     from flexseg.infer.predict import Predictor
-    from flexseg.infer.tiling import tile_starts
-    from flexseg.run.torch_speedups import speed_up
+    from flexseg.infer.tiling import share_out, tile_starts
+    from flexseg.run.speedups import speed_up
     from flexseg.runtime import speed_up_process
 
     speed_up_process()
@@ -44,29 +47,38 @@ def measure(model: str, size: int, tile: int, overlap: int, images: int, tile_ba
     speed_up(built)  # as flexseg infer loads a model
     rng = np.random.default_rng(0)
     batch = rng.uniform(0, 255, (images + 1, size, size, 3)).astype("float32")
-    result = {"backend": keras.backend.backend()}
-    tiles = len(tile_starts(size, tile, overlap)) ** 2
-    result["tiled_pixels_ratio"] = tiles * tile * tile / (size * size)
-    tiled = Predictor(built, tile=tile, overlap=overlap, tile_batch=tile_batch)
-    calls = -(-tiles // tile_batch)  # the model alone, on the batches that predict_tiled makes
-    stacked = np.repeat(batch[:1, :tile, :tile], -(-tiles // calls), axis=0)
 
-    def model_only(_):
-        for _ in range(calls):
-            keras.ops.convert_to_numpy(built.predict_on_batch(stacked))
-
-    outputs = {}
-    for mode, predictor in (("whole", Predictor(built)), ("tiled", tiled), ("tiles", model_only)):
-        outputs[mode] = predictor(batch[0])  # warm-up: tracing and compilation
+    def timed(predictor) -> tuple[np.ndarray, dict]:
+        output = predictor(batch[0])  # warm-up: tracing and compilation
         seconds = []
         for image in batch[1:]:
             started = time.perf_counter()
             predictor(image)
             seconds.append(time.perf_counter() - started)
-        result[mode] = {"seconds_median": statistics.median(seconds), "seconds": seconds}
-    result["tile_calls"], result["tiles_per_call"] = calls, len(stacked)
-    result["tiled_vs_whole_max_abs"] = float(np.abs(outputs["tiled"] - outputs["whole"]).max())
-    result["tiled_vs_whole_mean_abs"] = float(np.abs(outputs["tiled"] - outputs["whole"]).mean())
+        return output, {"seconds_median": statistics.median(seconds), "seconds": seconds}
+
+    whole_output, whole = timed(Predictor(built))
+    result = {"backend": keras.backend.backend(), "whole": whole, "tilings": []}
+    for side in tile:
+        tiles = len(tile_starts(size, side, overlap)) ** 2
+        calls, per_call = share_out(tiles, tile_batch)
+        stacked = np.repeat(batch[:1, :side, :side], per_call, axis=0)
+
+        def model_only(_, calls=calls, stacked=stacked):  # the batches predict_tiled makes
+            for _ in range(calls):
+                keras.ops.convert_to_numpy(built.predict_on_batch(stacked))
+
+        output, tiled = timed(Predictor(built, tile=side, overlap=overlap, tile_batch=tile_batch))
+        _, alone = timed(model_only)
+        difference = np.abs(output - whole_output)
+        result["tilings"].append({
+            "tile": side, "tiles": tiles, "tile_calls": calls, "tiles_per_call": per_call,
+            "tiled_pixels_ratio": tiles * side * side / (size * size),
+            "computed_pixels_ratio": calls * per_call * side * side / (size * size),
+            "tiled": tiled, "tiles_alone": alone,
+            "tiled_vs_whole_max_abs": float(difference.max()),
+            "tiled_vs_whole_mean_abs": float(difference.mean()),
+        })  # fmt: skip
     return result
 
 
@@ -75,28 +87,32 @@ def table(report: dict) -> str:
     machine = report["machine"]
     device = ", ".join(machine.get("gpus") or []) or f"{machine['cpu']}, {machine['cores']} cores"
     lines = [
-        f"Device: {device}. {s['model']} on {s['size']}x{s['size']}x3 images; tiles of "
-        f"{s['tile']} with {s['overlap']} px overlap, at most {s['tile_batch']} tiles per "
-        f"call; median of {s['images']} images. Model alone: the model on the same tile "
-        "batches, nothing cut or blended.",
+        f"Device: {device}. {s['model']} on {s['size']}x{s['size']}x3 images; tiles with "
+        f"{s['overlap']} px overlap, at most {s['tile_batch']} tiles per call; median of "
+        f"{s['images']} images. Tiles: per image (computed, with the filler that makes every "
+        "call one size). Model alone: the model on the same tile batches, nothing cut or "
+        "blended.",
         "",
-        "| backend | whole image s | tiled s | tiled / whole | tiles' pixels / image's "
-        "| model alone on the tiles s | model alone / whole | tiled vs whole: max / mean abs. "
-        "difference |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| backend | tile | tiles (computed) | whole image s | tiled s | tiled / whole "
+        "| computed pixels / image's | model alone on the tiles s | model alone / whole "
+        "| tiled vs whole: max / mean abs. difference |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         if "error" in r:
             error = r["error"][:160].replace("|", "/")
-            lines.append(f"| {r['backend']} | failed: {error} | | | | | | |")
+            lines.append(f"| {r['backend']} | failed: {error} | | | | | | | | |")
             continue
-        whole, tiled = r["whole"]["seconds_median"], r["tiled"]["seconds_median"]
-        alone = r["tiles"]["seconds_median"]
-        lines.append(
-            f"| {r['backend']} | {whole:.2f} | {tiled:.2f} | {tiled / whole:.2f}x "
-            f"| {r['tiled_pixels_ratio']:.2f}x | {alone:.2f} | {alone / whole:.2f}x "
-            f"| {r['tiled_vs_whole_max_abs']:.4f} / {r['tiled_vs_whole_mean_abs']:.5f} |"
-        )
+        whole = r["whole"]["seconds_median"]
+        for t in r["tilings"]:
+            tiled, alone = t["tiled"]["seconds_median"], t["tiles_alone"]["seconds_median"]
+            lines.append(
+                f"| {r['backend']} | {t['tile']} | {t['tiles']} "
+                f"({t['tile_calls'] * t['tiles_per_call']}) | {whole:.2f} | {tiled:.2f} "
+                f"| {tiled / whole:.2f}x | {t['computed_pixels_ratio']:.2f}x | {alone:.2f} "
+                f"| {alone / whole:.2f}x | {t['tiled_vs_whole_max_abs']:.4f} / "
+                f"{t['tiled_vs_whole_mean_abs']:.5f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", default="flexunet_mvtec_screw", help="preset or architecture")
     parser.add_argument("--size", type=int, default=1024, help="image side (default 1024)")
-    parser.add_argument("--tile", type=int, default=256, help="tile side (default 256)")
+    parser.add_argument(
+        "--tile", type=int_list, default=[256, 384], help="tile sides (default 256,384)"
+    )
     parser.add_argument("--overlap", type=int, default=64, help="tile overlap (default 64)")
     parser.add_argument("--images", type=int, default=3, help="timed images (default 3)")
     parser.add_argument("--tile-batch", type=int, default=8, help="tiles per call (default 8)")
@@ -119,7 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.model, args.size, args.tile, args.overlap, args.images = "flexunet_tiny", 64, 32, 8, 1
+        args.model, args.size, args.tile, args.overlap, args.images = (
+            "flexunet_tiny",
+            64,
+            [32],
+            8,
+            1,
+        )
     names = ("model", "size", "tile", "overlap", "images", "tile_batch")
     settings = {k: getattr(args, k) for k in names}
     if args.worker:
@@ -130,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if backend not in BACKENDS:
             parser.error(f"--backends: unknown {backend!r}; choose from {', '.join(BACKENDS)}.")
         command = [sys.executable, "-m", "benchmarks.infer", "--worker"]
-        command += [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
+        command += [f"--{k.replace('_', '-')}={_text(v)}" for k, v in settings.items()]
         result = run_json_worker(command, backend)
         results.append({"backend": backend, **result} if "error" in result else result)
         print(json.dumps(results[-1])[:200], flush=True)
@@ -143,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     publish(report, table(report), args.json, args.markdown)
     return 1 if any("error" in r for r in results) else 0
+
+
+def _text(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def run_keras(task: dict) -> dict:
 
     import flexseg
     from flexseg.models.catalogue.macs import count_macs
-    from flexseg.run import distribution, torch_speedups
+    from flexseg.run import distribution, speedups
 
     if task["precision"] != "float32":
         keras.mixed_precision.set_global_policy(f"mixed_{task['precision']}")
@@ -155,7 +155,7 @@ def run_keras(task: dict) -> dict:
             jit_compile={"auto": "auto", "on": True, "off": False}[task["jit"]],
         )
         model.optimizer.build(model.trainable_variables)
-        applied = torch_speedups.speed_up(model) if task.get("impl") != "keras-plain" else []
+        applied = speedups.speed_up(model) if task.get("impl") != "keras-plain" else []
     images, labels = batch(task, num_classes)
     one_hot = np.eye(num_classes, dtype="float32")[labels]
     if plan.kind == "none":  # (a distribution places numpy batches itself)

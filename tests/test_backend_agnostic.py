@@ -12,6 +12,7 @@ ADAPTERS: set[str] = {
     "export/tensorflow_runtime.py",  # runs SavedModel exports, which only TensorFlow loads
     "run/distribution.py",  # data-parallel training through tf.distribute and JAX's processes
     "run/torch_speedups.py",  # kernel memory layout and an in-place Adam step on torch
+    "run/jax_speedups.py",  # small-map convolutions as one matrix product on JAX
 }
 SOURCES = sorted(
     p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).as_posix() not in ADAPTERS

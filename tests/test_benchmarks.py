@@ -126,8 +126,10 @@ def test_plan_pairs_each_keras_run_with_its_raw_reference():
         ("tensorflow", "keras", "auto"),
         ("tensorflow", "keras", "off"),
         ("jax", "keras", "auto"),
+        ("jax", "keras-plain", "auto"),  # without flexseg.run.jax_speedups
         ("jax", "raw", "auto"),
-        ("jax", "keras", "off"),  # raw JAX is always jitted: no eager reference
+        ("jax", "keras", "off"),
+        ("jax", "keras-plain", "off"),  # raw JAX is always jitted: no eager reference
         ("torch", "keras", "auto"),
         ("torch", "keras-plain", "auto"),  # without flexseg.run.torch_speedups
         ("torch", "raw", "off"),  # Keras's auto is eager on torch

@@ -36,18 +36,27 @@ def test_tiling_with_overlap_reproduces_the_whole_image_prediction():
     np.testing.assert_allclose(tiled.sum(-1), 1.0, atol=1e-5)
 
 
-def test_tiles_go_to_the_model_in_batches_of_one_shape():
-    """25 tiles, at most 8 a call: four calls of 7 (the last filled up), so a compiled model
-    traces one shape; the filler tiles do not count in the blend."""
+@pytest.mark.parametrize(
+    ("shape", "batch_size", "expected"),
+    [
+        ((100, 100), 8, [(5, 32, 32, 3)] * 5),  # 25 tiles: five calls of 5, not four of 7
+        ((60, 60), 8, [(3, 32, 32, 3)] * 3),  # 9 tiles: three of 3, not two of 5
+        ((80, 80), 8, [(8, 32, 32, 3)] * 2),  # 16 tiles: two of 8
+        ((32, 100), 4, [(3, 32, 32, 3)] * 2),  # 5 tiles: two of 3, the last filled up
+    ],
+)
+def test_tiles_go_to_the_model_in_calls_of_one_shape(shape, batch_size, expected):
+    """Every call the same size, so a compiled model traces one shape; the filler tiles do
+    not count in the blend."""
     shapes = []
 
     def predict(batch):
         shapes.append(batch.shape)
         return np.repeat(batch[..., :1] / 255.0, 2, axis=-1)
 
-    image = np.random.default_rng(0).uniform(0, 255, (100, 100, 3)).astype("float32")
-    out = predict_tiled(predict, image, tile=32, overlap=15, batch_size=8)
-    assert shapes == [(7, 32, 32, 3)] * 4
+    image = np.random.default_rng(0).uniform(0, 255, (*shape, 3)).astype("float32")
+    out = predict_tiled(predict, image, tile=32, overlap=15, batch_size=batch_size)
+    assert shapes == expected
     np.testing.assert_allclose(out[..., 0], image[..., 0] / 255.0, rtol=1e-5)
 
 

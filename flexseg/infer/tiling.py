@@ -39,6 +39,15 @@ def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     return [*starts, size - tile]
 
 
+def share_out(tiles: int, batch_size: int) -> tuple[int, int]:
+    """(calls, tiles per call) for `tiles` tiles in calls of one size, at most `batch_size`:
+    the fewest tiles computed (filler included), then the fewest calls, among up to twice
+    the fewest calls. 25 tiles, at most 8 a call: five calls of 5 rather than four of 7."""
+    fewest = -(-tiles // batch_size)
+    options = [(calls, -(-tiles // calls)) for calls in range(fewest, 2 * fewest + 1)]
+    return min(options, key=lambda option: (option[0] * option[1], option[0]))
+
+
 def predict_tiled(
     predict: Callable[[np.ndarray], np.ndarray],
     image: np.ndarray,
@@ -48,10 +57,9 @@ def predict_tiled(
 ) -> np.ndarray:
     """Probabilities (H, W, K) for an (H, W, C) image, predicted tile by tile.
 
-    `predict` maps a batch (N, tile, tile, C) to (N, tile, tile, K). The tiles are shared
-    out evenly among as few calls of at most `batch_size` as possible, every call the same
-    size (the last filled up with copies of its last tile): a compiled model traces one shape
-    per image size.
+    `predict` maps a batch (N, tile, tile, C) to (N, tile, tile, K). The tiles go in calls
+    of one size (`share_out`; the last filled up with copies of its last tile): a compiled
+    model traces one shape per image size.
     """
     if not 0 <= overlap < tile:
         raise FlexsegError(
@@ -70,8 +78,7 @@ def predict_tiled(
     weights = np.zeros((*padded.shape[:2], 1), np.float32)
     for r, c in origins:
         weights[r : r + tile, c : c + tile] += window
-    calls = -(-len(origins) // batch_size)
-    per_call = -(-len(origins) // calls)
+    _, per_call = share_out(len(origins), batch_size)
     for first in range(0, len(origins), per_call):
         chunk = origins[first : first + per_call]
         filled = chunk + chunk[-1:] * (per_call - len(chunk))

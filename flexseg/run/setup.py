@@ -38,7 +38,7 @@ from flexseg.run.callbacks import EpochChangeInference, EpochLogs, Forwarding, T
 from flexseg.run.distribution import Distribution
 from flexseg.run.losses import get_loss
 from flexseg.run.optimizers import make_optimizer
-from flexseg.run.torch_speedups import speed_up
+from flexseg.run.speedups import speed_up
 from flexseg.runtime import fit_callbacks, resolve_precision
 
 BACKUP = "backup"  # the folder of Keras's BackupAndRestore inside a run folder

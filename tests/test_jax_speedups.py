@@ -1,0 +1,93 @@
+"""flexseg.run.jax_speedups: small-map convolutions written as one matrix product compute what
+Keras's JAX convolution computes, values and gradients, and leave the rest to Keras."""
+
+import keras
+import numpy as np
+import pytest
+
+import flexseg
+from flexseg.run import jax_speedups
+
+on_jax = pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="JAX speed-ups apply to the JAX backend only"
+)
+
+
+def _keras_conv():
+    from keras.src.backend.jax import nn as jax_nn
+
+    conv = jax_nn.conv
+    return getattr(conv, "keras_conv", conv)
+
+
+@on_jax
+@pytest.mark.parametrize(
+    ("shape", "kernel_size", "padding", "dilation"),
+    [
+        ((1, 2, 2, 8), (3, 3), "same", (1, 1)),
+        ((3, 1, 1, 8), (3, 3), "same", (1, 1)),
+        ((2, 2, 5, 4), (3, 3), "same", (1, 1)),
+        ((2, 4, 4, 4), (2, 2), "same", (1, 1)),  # even kernel: SAME pads more at the end
+        ((2, 3, 4, 4), (4, 3), "same", (1, 1)),
+        ((2, 5, 5, 4), (3, 3), "same", (2, 2)),
+        ((2, 6, 7, 4), (3, 3), "valid", (1, 1)),
+        ((2, 7, 7, 4), (3, 2), "valid", (2, 1)),
+        ((2, 4, 4, 4), (1, 1), "same", (1, 1)),
+    ],
+)
+def test_windows_times_kernel_is_keras_convolution(shape, kernel_size, padding, dilation):
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=shape).astype("float32")
+    kernel = rng.normal(size=(*kernel_size, shape[-1], 5)).astype("float32")
+    expected = _keras_conv()(inputs, kernel, 1, padding, "channels_last", dilation)
+    got = jax_speedups.windows_times_kernel(inputs, kernel, padding, dilation)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-5)
+
+
+def _model(seed=0):
+    keras.utils.set_random_seed(seed)
+    # A 32x32 input reaches 4x4 maps (16 pixels) at the tiny model's bottom.
+    return flexseg.build("flexunet_tiny", input_shape=(32, 32, 3), dropout_rate=0.0)
+
+
+def _losses(model, steps=3):
+    rng = np.random.default_rng(1)
+    images = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    labels = np.eye(model.output_shape[-1], dtype="float32")[rng.integers(0, 3, (2, 32, 32))]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy")
+    return [float(model.train_on_batch(images, labels)) for _ in range(steps)]
+
+
+@on_jax
+def test_training_matches_keras_own_path(monkeypatch):
+    from keras.src.backend.jax import nn as jax_nn
+
+    monkeypatch.setattr(jax_nn, "conv", _keras_conv())
+    expected = _losses(_model())
+    assert jax_speedups.speed_up() == ["small_map_convolutions"]
+    assert isinstance(jax_nn.conv, jax_speedups._SmallMapConv)
+    routed = []
+    windows = jax_speedups.windows_times_kernel
+
+    def counted(inputs, *args):
+        routed.append(inputs.shape[1:3])
+        return windows(inputs, *args)
+
+    monkeypatch.setattr(jax_speedups, "windows_times_kernel", counted)
+    got = _losses(_model())
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+    # Only the small maps are written out; the 32x32 and 16x16 convolutions stay Keras's.
+    assert routed and all(h * w <= jax_speedups.SMALL_MAP_PIXELS for h, w in routed)
+
+
+@on_jax
+def test_opt_out(monkeypatch):
+    monkeypatch.setenv(jax_speedups.OPT_OUT, "0")
+    assert jax_speedups.speed_up() == []
+
+
+def test_other_backends_untouched():
+    if keras.backend.backend() == "jax":
+        pytest.skip("the JAX backend is the one that changes")
+    assert jax_speedups.speed_up(_model()) == []
