@@ -16,6 +16,7 @@ the tiled and the whole-image probabilities.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -31,8 +32,9 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def measure(model: str, size: int, tile: list[int], overlap: int, images: int,
-            tile_batch: int) -> dict:  # fmt: skip
-    """Runs inside one backend: seconds per image, whole and in tiles of each size."""
+            tile_batch: list[int]) -> dict:  # fmt: skip
+    """Runs inside one backend: seconds per image, whole and in tiles of each size, with
+    each number of tiles per call."""
     import keras
 
     import flexseg
@@ -59,20 +61,21 @@ def measure(model: str, size: int, tile: list[int], overlap: int, images: int,
 
     whole_output, whole = timed(Predictor(built))
     result = {"backend": keras.backend.backend(), "whole": whole, "tilings": []}
-    for side in tile:
+    for side, most in itertools.product(tile, tile_batch):
         tiles = len(tile_starts(size, side, overlap)) ** 2
-        calls, per_call = share_out(tiles, tile_batch)
+        calls, per_call = share_out(tiles, most)
         stacked = np.repeat(batch[:1, :side, :side], per_call, axis=0)
 
         def model_only(_, calls=calls, stacked=stacked):  # the batches predict_tiled makes
             for _ in range(calls):
                 keras.ops.convert_to_numpy(built.predict_on_batch(stacked))
 
-        output, tiled = timed(Predictor(built, tile=side, overlap=overlap, tile_batch=tile_batch))
+        output, tiled = timed(Predictor(built, tile=side, overlap=overlap, tile_batch=most))
         _, alone = timed(model_only)
         difference = np.abs(output - whole_output)
         result["tilings"].append({
-            "tile": side, "tiles": tiles, "tile_calls": calls, "tiles_per_call": per_call,
+            "tile": side, "tile_batch": most, "tiles": tiles, "tile_calls": calls,
+            "tiles_per_call": per_call,
             "tiled_pixels_ratio": tiles * side * side / (size * size),
             "computed_pixels_ratio": calls * per_call * side * side / (size * size),
             "tiled": tiled, "tiles_alone": alone,
@@ -88,27 +91,27 @@ def table(report: dict) -> str:
     device = ", ".join(machine.get("gpus") or []) or f"{machine['cpu']}, {machine['cores']} cores"
     lines = [
         f"Device: {device}. {s['model']} on {s['size']}x{s['size']}x3 images; tiles with "
-        f"{s['overlap']} px overlap, at most {s['tile_batch']} tiles per call; median of "
-        f"{s['images']} images. Tiles: per image (computed, with the filler that makes every "
-        "call one size). Model alone: the model on the same tile batches, nothing cut or "
+        f"{s['overlap']} px overlap; median of {s['images']} images. Calls: how many model "
+        "calls per image, times tiles per call (at most the tile batch; the last call "
+        "filled up). Model alone: the model on the same tile batches, nothing cut or "
         "blended.",
         "",
-        "| backend | tile | tiles (computed) | whole image s | tiled s | tiled / whole "
-        "| computed pixels / image's | model alone on the tiles s | model alone / whole "
-        "| tiled vs whole: max / mean abs. difference |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| backend | tile | tile batch | tiles | calls | whole image s | tiled s "
+        "| tiled / whole | computed pixels / image's | model alone on the tiles s "
+        "| model alone / whole | tiled vs whole: max / mean abs. difference |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         if "error" in r:
             error = r["error"][:160].replace("|", "/")
-            lines.append(f"| {r['backend']} | failed: {error} | | | | | | | | |")
+            lines.append(f"| {r['backend']} | failed: {error} | | | | | | | | | | |")
             continue
         whole = r["whole"]["seconds_median"]
         for t in r["tilings"]:
             tiled, alone = t["tiled"]["seconds_median"], t["tiles_alone"]["seconds_median"]
             lines.append(
-                f"| {r['backend']} | {t['tile']} | {t['tiles']} "
-                f"({t['tile_calls'] * t['tiles_per_call']}) | {whole:.2f} | {tiled:.2f} "
+                f"| {r['backend']} | {t['tile']} | {t['tile_batch']} | {t['tiles']} "
+                f"| {t['tile_calls']}x{t['tiles_per_call']} | {whole:.2f} | {tiled:.2f} "
                 f"| {tiled / whole:.2f}x | {t['computed_pixels_ratio']:.2f}x | {alone:.2f} "
                 f"| {alone / whole:.2f}x | {t['tiled_vs_whole_max_abs']:.4f} / "
                 f"{t['tiled_vs_whole_mean_abs']:.5f} |"
@@ -129,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--overlap", type=int, default=64, help="tile overlap (default 64)")
     parser.add_argument("--images", type=int, default=3, help="timed images (default 3)")
-    parser.add_argument("--tile-batch", type=int, default=8, help="tiles per call (default 8)")
+    parser.add_argument(
+        "--tile-batch", type=int_list, default=[8, 16], help="most tiles per call (default 8,16)"
+    )
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
@@ -137,13 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.model, args.size, args.tile, args.overlap, args.images = (
-            "flexunet_tiny",
-            64,
-            [32],
-            8,
-            1,
-        )
+        smoke = {"model": "flexunet_tiny", "size": 64, "tile": [32], "overlap": 8, "images": 1}
+        vars(args).update(smoke, tile_batch=[8])
     names = ("model", "size", "tile", "overlap", "images", "tile_batch")
     settings = {k: getattr(args, k) for k in names}
     if args.worker:

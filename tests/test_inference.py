@@ -39,10 +39,10 @@ def test_tiling_with_overlap_reproduces_the_whole_image_prediction():
 @pytest.mark.parametrize(
     ("shape", "batch_size", "expected"),
     [
-        ((100, 100), 8, [(5, 32, 32, 3)] * 5),  # 25 tiles: five calls of 5, not four of 7
-        ((60, 60), 8, [(3, 32, 32, 3)] * 3),  # 9 tiles: three of 3, not two of 5
+        ((100, 100), 8, [(7, 32, 32, 3)] * 4),  # 25 tiles: four calls of 7, 3 fillers
+        ((60, 60), 8, [(5, 32, 32, 3)] * 2),  # 9 tiles: two of 5, 1 filler
         ((80, 80), 8, [(8, 32, 32, 3)] * 2),  # 16 tiles: two of 8
-        ((32, 100), 4, [(3, 32, 32, 3)] * 2),  # 5 tiles: two of 3, the last filled up
+        ((32, 100), 8, [(5, 32, 32, 3)]),  # 5 tiles in one call
     ],
 )
 def test_tiles_go_to_the_model_in_calls_of_one_shape(shape, batch_size, expected):

@@ -131,7 +131,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "output": Key(STR, None, "output folder (never inside the input)", nullable=True),
         "tile_size": Key(INT, None, "tile side for large images", minimum=16, nullable=True),
         "tile_overlap": Key(INT, 64, "overlap between tiles in pixels", minimum=0),
-        "tile_batch": Key(INT, 8, "tiles per model call (one shape: one compilation)", minimum=1),
+        "tile_batch": Key(INT, 16, "tiles per model call (one shape: one compilation)", minimum=1),
         "flip_tta": Key(BOOL, False, "average with flipped predictions"),
         "overlay": Key(BOOL, True, ""),
         "panel": Key(BOOL, False, "image | prediction side by side"),

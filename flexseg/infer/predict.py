@@ -24,7 +24,7 @@ class Predictor:
     """Probabilities (H, W, K) for (H, W, C) images in the model's input scale."""
 
     def __init__(self, model: keras.Model, tile: int | None = None, overlap: int = 64,
-                 flip_tta: bool = False, tile_batch: int = 8):  # fmt: skip
+                 flip_tta: bool = False, tile_batch: int = 16):  # fmt: skip
         self.model = model
         self.size = tuple(model.input_shape[1:3])
         self.tile, self.overlap, self.flip_tta = tile, overlap, flip_tta

@@ -40,12 +40,12 @@ def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
 
 
 def share_out(tiles: int, batch_size: int) -> tuple[int, int]:
-    """(calls, tiles per call) for `tiles` tiles in calls of one size, at most `batch_size`:
-    the fewest tiles computed (filler included), then the fewest calls, among up to twice
-    the fewest calls. 25 tiles, at most 8 a call: five calls of 5 rather than four of 7."""
-    fewest = -(-tiles // batch_size)
-    options = [(calls, -(-tiles // calls)) for calls in range(fewest, 2 * fewest + 1)]
-    return min(options, key=lambda option: (option[0] * option[1], option[0]))
+    """(calls, tiles per call): `tiles` tiles in as few calls of at most `batch_size` as
+    possible, all one size (the last filled up). Fewer calls beat fewer filler tiles: each
+    call reads every weight again, and a deep model's weights outweigh a tile's activations.
+    25 tiles, at most 8 a call: four calls of 7."""
+    calls = -(-tiles // batch_size)
+    return calls, -(-tiles // calls)
 
 
 def predict_tiled(
@@ -53,13 +53,13 @@ def predict_tiled(
     image: np.ndarray,
     tile: int,
     overlap: int,
-    batch_size: int = 8,
+    batch_size: int = 16,
 ) -> np.ndarray:
     """Probabilities (H, W, K) for an (H, W, C) image, predicted tile by tile.
 
     `predict` maps a batch (N, tile, tile, C) to (N, tile, tile, K). The tiles go in calls
-    of one size (`share_out`; the last filled up with copies of its last tile): a compiled
-    model traces one shape per image size.
+    of one size (`share_out`; the last filled up with copies of its last tile), so a
+    compiled model traces one shape per image size.
     """
     if not 0 <= overlap < tile:
         raise FlexsegError(
