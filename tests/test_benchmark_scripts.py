@@ -393,3 +393,19 @@ def test_profile_benchmark_end_to_end(tmp_path):
     for case in (fast, plain):  # every op's time lands in exactly one group
         assert sum(case["groups_ms"].values()) == pytest.approx(case["total_ms"])
     assert "| convolution backward |" in out_md.read_text()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="it measures XLA's convolution")
+def test_small_maps_benchmark_smoke(tmp_path):
+    import json
+
+    from benchmarks import small_maps
+
+    out_json, out_md = tmp_path / "maps.json", tmp_path / "maps.md"
+    assert small_maps.main(["--smoke", f"--json={out_json}", f"--markdown={out_md}"]) == 0
+    rows = json.loads(out_json.read_text())["results"]
+    assert [(r["side"], r["channels"]) for r in rows] == [(2, 8), (8, 4)]
+    assert all(r["max_abs_difference_relative"] < 1e-5 for r in rows)
+    assert all(r["xla_gradient_ms"] > 0 and r["matrix_forward_ms"] > 0 for r in rows)
+    assert "| 2x2 | 8 |" in out_md.read_text()
+    assert small_maps.flexunet_levels()[-1] == (2, 2048)
