@@ -82,6 +82,14 @@ def test_training_matches_keras_own_path(monkeypatch):
 
 
 @on_jax
+def test_a_kernel_larger_than_a_valid_map_gets_keras_own_error():
+    jax_speedups.speed_up()
+    inputs, kernel = np.zeros((1, 1, 1, 4), "float32"), np.zeros((3, 3, 4, 2), "float32")
+    with pytest.raises(ValueError, match="empty output"):
+        keras.ops.conv(inputs, kernel, padding="valid")
+
+
+@on_jax
 def test_opt_out(monkeypatch):
     monkeypatch.setenv(jax_speedups.OPT_OUT, "0")
     assert jax_speedups.speed_up() == []

@@ -3,8 +3,9 @@ product. The one module where flexseg reaches into JAX and Keras's JAX backend.
 
 XLA's CPU convolution is very slow when a map is smaller than the kernel's reach: a 3x3
 convolution of 2048 channels on a 2x2 map (the bridge of the original's 8-level FlexUNet at
-256x256) runs at about 0.5 GMAC/s on the 2-core CPU, 60 times slower than on a 4x4 map, and
-its gradient is as slow (see openxla/xla#34273 for another shape XLA convolves badly).
+256x256) runs at 0.6 GMAC/s on the 2-core CPU, against 162 at 16x16, and its gradient is as
+slow (`python -m benchmarks.small_maps`, benchmarks/results/small_maps_cpu.md; see
+openxla/xla#34273 for another shape XLA convolves badly).
 Zero-padding the map first does not help: XLA folds the padding back into the convolution.
 On such maps a convolution is cheaper written out: the kernel's shifted windows of the map
 side by side (im2col), times the kernel as one matrix. `small_map_convolutions` routes
@@ -32,8 +33,9 @@ import keras
 
 OPT_OUT = "FLEXSEG_JAX_SPEEDUPS"
 KERAS_CONV_CHECKED = "3.15."  # the Keras versions whose JAX `conv` this was checked with
-# Output pixels per image up to which a convolution is one matrix product: on the 2-core
-# CPU, written out is 2x faster at 8x8 (512 channels), even at 16x16, slower above.
+# Output pixels per image up to which a convolution is one matrix product. On the 2-core CPU
+# (benchmarks/results/small_maps_cpu.md) written out is 1.4x (forward) and 3x (gradient)
+# faster at 8x8, about even at 16x16 and 32x32, slower from 64x64 up.
 SMALL_MAP_PIXELS = 64
 
 
@@ -108,14 +110,15 @@ def _reach(size: int, dilation: int) -> int:
 
 
 def _output_pixels(input_shape, kernel_shape, padding, dilation) -> float:
-    """Output pixels per image; infinite while a size is unknown (symbolic shapes)."""
+    """Output pixels per image; infinite while a size is unknown (symbolic shapes) or where
+    the kernel does not fit (Keras's own function says so)."""
     height, width = input_shape[1:3]
     if height is None or width is None:
         return float("inf")
     if str(padding).lower() == "valid":
         height -= _reach(kernel_shape[0], dilation[0]) - 1
         width -= _reach(kernel_shape[1], dilation[1]) - 1
-    return height * width
+    return height * width if height > 0 and width > 0 else float("inf")
 
 
 def windows_times_kernel(inputs, kernel, padding: str, dilation: tuple[int, int]):
