@@ -3,6 +3,7 @@
     python -m benchmarks.precision --seeds 0,1,2,3 --json benchmarks/results/precision_cpu.json \\
         --markdown benchmarks/results/precision_cpu.md
     python -m benchmarks.precision --smoke      # 2 epochs on 12 tiny images, for tests
+    python -m benchmarks.precision --report A.json B.json --json AB.json  # more seeds, merged
 
 Trains the demo's recipe (`flexseg.demo`: flexunet_cpu_demo, synthetic screws, cross-entropy
 plus Dice, class weights, flips, cosine schedule) once per precision and seed, on the backend
@@ -89,6 +90,37 @@ def verdict(results: list[dict]) -> dict:
     }
 
 
+def merge(reports: list[tuple[Path, dict]]) -> dict:
+    """One report of several earlier ones (path, report) run with different seeds: their
+    runs together, the first one's machine, every command kept. ValueError, naming the file,
+    where the backend or a setting other than the seeds differs, or a seed repeats."""
+    (first_path, first), *others = reports
+    merged = {**first, "results": list(first["results"]), "commands": [first["command"]]}
+    same = ("epochs", "count", "size")
+    for path, report in others:
+        if report["backend"] != first["backend"]:
+            raise ValueError(
+                f"{path} ran on {report['backend']}, {first_path} on {first['backend']}; "
+                "merge runs of one backend."
+            )
+        for key in same:
+            if report["settings"][key] != first["settings"][key]:
+                raise ValueError(
+                    f"{path} has {key}={report['settings'][key]}, {first_path} "
+                    f"{key}={first['settings'][key]}; merge runs of the same settings."
+                )
+        repeated = set(report["settings"]["seeds"]) & set(merged["settings"]["seeds"])
+        if repeated:
+            raise ValueError(f"{path} repeats seeds {sorted(repeated)}; merge distinct seeds.")
+        merged["settings"] = {
+            **merged["settings"],
+            "seeds": merged["settings"]["seeds"] + report["settings"]["seeds"],
+        }
+        merged["results"] += report["results"]
+        merged["commands"].append(report["command"])
+    return merged
+
+
 def table(report: dict) -> str:
     s, v = report["settings"], report["verdict"]
     lines = [
@@ -140,6 +172,8 @@ def table(report: dict) -> str:
             f"{'shown' if v['equivalence_shown'] else 'not shown'}. bfloat16 trains "
             f"{v['speed_up_per_epoch']:.2f}x faster per epoch."
         )
+    if len(report.get("commands", [])) > 1:
+        lines.append("Runs merged from: " + "; ".join(report["commands"]) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -161,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report",
         type=Path,
-        help="train nothing: recompute the verdict and tables of this earlier --json",
+        nargs="+",
+        help="train nothing: recompute the verdict and tables of this earlier --json, or of "
+        "several of one backend and settings with different seeds, merged",
     )
     args = parser.parse_args(argv)
     if args.report:
@@ -169,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
 
         from benchmarks.machine import publish
 
-        report = json.loads(args.report.read_text())
+        try:
+            report = merge([(path, json.loads(path.read_text())) for path in args.report])
+        except ValueError as error:
+            parser.error(f"--report: {error}")
         report["verdict"] = verdict(report["results"])
         report["verdict_by"] = "python -m benchmarks.precision " + " ".join(
             argv if argv else sys.argv[1:]

@@ -1,6 +1,7 @@
 """Benchmark scripts run and write well-formed results (speed itself is never asserted here)."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -95,6 +96,59 @@ def test_precision_benchmark_smoke(tmp_path):
     assert report["verdict"]["parity"] == (abs(mean_gap) <= precision.TOLERANCE)
     table = out_md.read_text()
     assert "| 5 | mixed_bfloat16 |" in table and "seeds 3, 5" in table
+
+
+def _precision_report(seeds, backend="torch", epochs=30, gap=0.01):
+    results = [
+        {"seed": seed, "precision": precision, "seconds_per_epoch": 6.0 - 0.5 * bf16,
+         "best_val_fg_miou": 0.5 + 0.01 * seed + gap * bf16, "test_miou_foreground": 0.5}
+        for seed in seeds
+        for bf16, precision in enumerate(("float32", "mixed_bfloat16"))
+    ]  # fmt: skip
+    settings = {"epochs": epochs, "count": 400, "size": 128, "seeds": list(seeds)}
+    command = f"python -m benchmarks.precision --seeds {seeds}"
+    machine = {"cpu": "cpu", "cores": 2}
+    return {"backend": backend, "command": command, "settings": settings, "machine": machine,
+            "results": results}  # fmt: skip
+
+
+def test_precision_reports_of_other_seeds_merge_into_one_verdict(tmp_path):
+    import json
+
+    from benchmarks import precision
+
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    paths[0].write_text(json.dumps(_precision_report([0, 1], gap=0.01)))
+    paths[1].write_text(json.dumps(_precision_report([2], gap=0.04)))
+    out_json, out_md = tmp_path / "merged.json", tmp_path / "merged.md"
+    arguments = ["--report", *map(str, paths), f"--json={out_json}", f"--markdown={out_md}"]
+    assert precision.main(arguments) == 0
+    merged = json.loads(out_json.read_text())
+    assert merged["settings"]["seeds"] == [0, 1, 2] and len(merged["results"]) == 6
+    assert merged["verdict"]["val_gaps"] == pytest.approx([0.01, 0.01, 0.04])
+    assert "Runs merged from:" in out_md.read_text() and "seeds 0, 1, 2" in out_md.read_text()
+
+
+@pytest.mark.parametrize(
+    ("other", "message"),
+    [
+        (_precision_report([2], backend="jax"), "ran on jax"),
+        (_precision_report([2], epochs=10), "epochs=10"),
+        (_precision_report([1, 2]), r"repeats seeds \[1\]"),
+    ],
+)
+def test_precision_reports_that_do_not_match_are_refused(tmp_path, other, message, capsys):
+    import json
+
+    from benchmarks import precision
+
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    paths[0].write_text(json.dumps(_precision_report([0, 1])))
+    paths[1].write_text(json.dumps(other))
+    with pytest.raises(SystemExit):
+        precision.main(["--report", *map(str, paths)])
+    error = capsys.readouterr().err
+    assert "b.json" in error and re.search(message, error)
 
 
 @pytest.mark.parametrize("text", ["0,x", "1,1", ""])
