@@ -154,8 +154,9 @@ class RunSetup:
 
         The optimizer's variables are made here: TensorFlow would otherwise make them while
         tracing the first step, and trace that step twice (a third of a 1.9M-parameter
-        U-Net's start-up on a 2-core CPU). On torch, `flexseg.run.torch_speedups` then lays
-        out the convolution kernels and the Adam step for speed."""
+        U-Net's start-up on a 2-core CPU). `flexseg.run.speedups` then applies the
+        backend's speed-ups: on torch, the convolution kernels' layout and the Adam step; on
+        JAX (CPU), small-map convolutions as one matrix product."""
         train = self.config.train
         with self.distribution.scope():
             model.compile(
