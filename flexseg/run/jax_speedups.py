@@ -31,8 +31,9 @@ import os
 
 import keras
 
+from flexseg.run.conv_wrapper import KerasConvWrapper
+
 OPT_OUT = "FLEXSEG_JAX_SPEEDUPS"
-KERAS_CONV_CHECKED = "3.15."  # the Keras versions whose JAX `conv` this was checked with
 # Output pixels per image up to which a convolution is one matrix product. On the 2-core CPU
 # (benchmarks/results/small_maps_cpu.md) written out is 1.4x (forward) and 3x (gradient)
 # faster at 8x8, about even at 16x16 and 32x32, slower from 64x64 up.
@@ -61,22 +62,11 @@ def small_map_convolutions() -> bool:
     """Keras's JAX convolution, with small-map 2D convolutions written as one matrix product.
     Process-wide, idempotent; returns whether it is in place (only for the Keras versions it
     was checked with)."""
-    if not keras.__version__.startswith(KERAS_CONV_CHECKED):
-        return False
-    from keras.src.backend.jax import nn as jax_nn
-
-    if not getattr(jax_nn.conv, "flexseg_small_maps", False):
-        jax_nn.conv = _SmallMapConv(jax_nn.conv)
-    return True
+    return _SmallMapConv.install("keras.src.backend.jax.nn")
 
 
-class _SmallMapConv:
+class _SmallMapConv(KerasConvWrapper):
     """Keras's JAX `conv`, except small-map convolutions go through `windows_times_kernel`."""
-
-    flexseg_small_maps = True
-
-    def __init__(self, keras_conv):
-        self.keras_conv = keras_conv
 
     def __call__(self, inputs, kernel, strides=1, padding="valid", data_format=None,
                  dilation_rate=1):  # fmt: skip

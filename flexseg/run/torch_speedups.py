@@ -44,9 +44,9 @@ import keras
 
 from flexseg.models.parts.base import layers_within
 from flexseg.models.parts.layers import PixelConv2DTranspose
+from flexseg.run.conv_wrapper import KerasConvWrapper
 
 OPT_OUT = "FLEXSEG_TORCH_SPEEDUPS"
-KERAS_CONV_CHECKED = "3.15."  # the Keras versions whose torch `conv` this was checked with
 
 
 def enabled() -> bool:
@@ -75,22 +75,11 @@ def channels_last_inputs() -> bool:
     the channels-first view of its own memory, which is already what PyTorch's channels-last
     convolutions read. Process-wide, idempotent; returns whether it is in place (only for the
     Keras versions it was checked with)."""
-    if not keras.__version__.startswith(KERAS_CONV_CHECKED):
-        return False
-    from keras.src.backend.torch import nn as torch_nn
-
-    if not getattr(torch_nn.conv, "flexseg_channels_last", False):
-        torch_nn.conv = _ChannelsLastConv(torch_nn.conv)
-    return True
+    return _ChannelsLastConv.install("keras.src.backend.torch.nn")
 
 
-class _ChannelsLastConv:
+class _ChannelsLastConv(KerasConvWrapper):
     """Keras's torch `conv` with channels-last 4D inputs passed as channels-first views."""
-
-    flexseg_channels_last = True
-
-    def __init__(self, keras_conv):
-        self.keras_conv = keras_conv
 
     def __call__(self, inputs, kernel, strides=1, padding="valid", data_format=None,
                  dilation_rate=1):  # fmt: skip
