@@ -13,6 +13,7 @@ ADAPTERS: set[str] = {
     "run/distribution.py",  # data-parallel training through tf.distribute and JAX's processes
     "run/torch_speedups.py",  # kernel memory layout and an in-place Adam step on torch
     "run/jax_speedups.py",  # small-map convolutions as one matrix product on JAX
+    "run/tensorflow_speedups.py",  # Adam as TensorFlow's fused kernel
 }
 SOURCES = sorted(
     p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).as_posix() not in ADAPTERS

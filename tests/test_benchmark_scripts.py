@@ -418,37 +418,6 @@ def test_export_benchmark_table_shows_failures_and_the_torch_fallback():
     assert "0.50x the time of the fastest Keras backend" in text and "faster than every" in text
 
 
-def test_profile_groups_ops_under_adams_multi_tensor_ops():
-    from types import SimpleNamespace
-
-    from benchmarks.profile import OTHER, group_of
-
-    foreach = SimpleNamespace(name="aten::_foreach_sqrt", cpu_parent=None)
-    sqrt = SimpleNamespace(name="aten::sqrt", cpu_parent=foreach)
-    assert group_of(sqrt) == "Adam update"
-    assert group_of(SimpleNamespace(name="aten::sqrt", cpu_parent=None)) == OTHER
-    assert group_of(SimpleNamespace(name="aten::convolution_backward", cpu_parent=None)) == (
-        "convolution backward"
-    )
-    assert group_of(SimpleNamespace(name="aten::copy_", cpu_parent=None)) == "copies and casts"
-
-
-@pytest.mark.skipif(keras.backend.backend() != "torch", reason="profiles the torch backend")
-def test_profile_benchmark_end_to_end(tmp_path):
-    import json
-
-    from benchmarks import profile
-
-    out_json, out_md = tmp_path / "profile.json", tmp_path / "profile.md"
-    assert profile.main(["--smoke", f"--json={out_json}", f"--markdown={out_md}"]) == 0
-    fast, plain = json.loads(out_json.read_text())["cases"]
-    assert fast["speedups"] == ["channels_last_inputs", "channels_last_kernels", "in_place_adam"]
-    assert plain["speedups"] == []
-    for case in (fast, plain):  # every op's time lands in exactly one group
-        assert sum(case["groups_ms"].values()) == pytest.approx(case["total_ms"])
-    assert "| convolution backward |" in out_md.read_text()
-
-
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="it measures XLA's convolution")
 def test_small_maps_benchmark_smoke(tmp_path):
     import json

@@ -124,7 +124,9 @@ def test_plan_pairs_each_keras_run_with_its_raw_reference():
     summary = [(t["backend"], t["impl"], t["jit"]) for t in tasks]
     assert summary == [
         ("tensorflow", "keras", "auto"),
+        ("tensorflow", "keras-plain", "auto"),  # without flexseg.run.tensorflow_speedups
         ("tensorflow", "keras", "off"),
+        ("tensorflow", "keras-plain", "off"),  # no raw TensorFlow reference
         ("jax", "keras", "auto"),
         ("jax", "keras-plain", "auto"),  # without flexseg.run.jax_speedups
         ("jax", "raw", "auto"),
