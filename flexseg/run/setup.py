@@ -156,7 +156,8 @@ class RunSetup:
         tracing the first step, and trace that step twice (a third of a 1.9M-parameter
         U-Net's start-up on a 2-core CPU). `flexseg.run.speedups` then applies the
         backend's speed-ups: on torch, the convolution kernels' layout and the Adam step; on
-        JAX (CPU), small-map convolutions as one matrix product."""
+        JAX (CPU), small-map convolutions as one matrix product; on TensorFlow, Adam as one
+        fused kernel."""
         train = self.config.train
         with self.distribution.scope():
             model.compile(

@@ -4,9 +4,9 @@ The one module where flexseg reaches into TensorFlow.
 Keras 3.15 writes Adam's step on TensorFlow as a dozen element-wise ops per variable (the
 gradient's square, two differences, two products, a square root, a sum, a quotient, three
 assignments), each reading and writing a whole temporary tensor. For the original's
-MVTec-screw FlexUNet (125M parameters, 256x256, batch 2, the 2-core CPU) they take 448 ms
-of the executor threads' time in a 823 ms mixed-bfloat16 step
-(benchmarks/results/profile_tensorflow_cpu.md, measured before this module). `fused_adam`
+MVTec-screw FlexUNet (125M parameters, 256x256, batch 2, the 2-core CPU) they take 405 ms
+of the executor threads' time in a 791 ms mixed-bfloat16 step; the fused kernel takes 112 ms
+and the step 650 ms (benchmarks/results/profile_tensorflow_cpu.md). `fused_adam`
 gives the optimizer the same update computed by TensorFlow's `ResourceApplyAdam` kernel,
 which reads each variable, its two slots and the gradient once: m += (g - m)(1 - beta_1),
 v += (g^2 - v)(1 - beta_2), var -= alpha m / (sqrt(v) + epsilon), with
