@@ -1,4 +1,4 @@
-"""XLA's CPU convolution against `flexseg.run.jax_speedups` (the kernel's windows times the
+"""XLA's CPU convolution against `flexseg.run.small_map_conv` (the kernel's windows times the
 kernel as one matrix product), per map size: the evidence for the JAX speed-up and for its
 `SMALL_MAP_PIXELS` bound.
 
@@ -49,7 +49,7 @@ def measure(side: int, channels: int, batch: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from flexseg.run.jax_speedups import windows_times_kernel
+    from flexseg.run.small_map_conv import windows_times_kernel
 
     rng = np.random.default_rng(0)
     inputs = jnp.asarray(rng.normal(size=(batch, side, side, channels)).astype("float32"))
@@ -86,7 +86,7 @@ def table(report: dict) -> str:
         f"Device: {machine['cpu']}, {machine['cores']} cores. JAX, float32, 3x3 kernels, "
         f"'same' padding, batch {s['batch']}; median of {s['repeats']} calls after a warm-up. "
         "XLA: jax.lax.conv_general_dilated as Keras calls it; matrix: "
-        "flexseg.run.jax_speedups.windows_times_kernel. Gradient: with respect to input "
+        "flexseg.run.small_map_conv.windows_times_kernel. Gradient: with respect to input "
         f"and kernel. flexseg writes a convolution out when its output has at most "
         f"{s['small_map_pixels']} pixels per image.",
         "",
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if keras.backend.backend() != "jax":
         parser.error("run it with KERAS_BACKEND=jax: it measures XLA's CPU convolution.")
-    from flexseg.run.jax_speedups import SMALL_MAP_PIXELS
+    from flexseg.run.small_map_conv import SMALL_MAP_PIXELS
 
     shapes = [*flexunet_levels(), (1, 2048)]
     if args.smoke:

@@ -1,12 +1,12 @@
-"""flexseg.run.jax_speedups: small-map convolutions written as one matrix product compute what
-Keras's JAX convolution computes, values and gradients, and leave the rest to Keras."""
+"""flexseg.run.jax_speedups: with small-map convolutions written as one matrix product
+(flexseg.run.small_map_conv, tested on its own too), JAX trains as Keras's own path does."""
 
 import keras
 import numpy as np
 import pytest
 
 import flexseg
-from flexseg.run import jax_speedups
+from flexseg.run import jax_speedups, small_map_conv
 
 on_jax = pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="JAX speed-ups apply to the JAX backend only"
@@ -18,31 +18,6 @@ def _keras_conv():
 
     conv = jax_nn.conv
     return getattr(conv, "keras_conv", conv)
-
-
-@on_jax
-@pytest.mark.parametrize(
-    ("shape", "kernel_size", "padding", "dilation"),
-    [
-        ((1, 2, 2, 8), (3, 3), "same", (1, 1)),
-        ((3, 1, 1, 8), (3, 3), "same", (1, 1)),
-        ((2, 2, 5, 4), (3, 3), "same", (1, 1)),
-        ((2, 4, 4, 4), (2, 2), "same", (1, 1)),  # even kernel: SAME pads more at the end
-        ((2, 3, 4, 4), (4, 3), "same", (1, 1)),
-        ((2, 5, 5, 4), (3, 3), "same", (2, 2)),
-        ((2, 6, 7, 4), (3, 3), "valid", (1, 1)),
-        ((2, 7, 7, 4), (3, 2), "valid", (2, 1)),
-        ((2, 4, 4, 4), (1, 1), "same", (1, 1)),
-    ],
-)
-def test_windows_times_kernel_is_keras_convolution(shape, kernel_size, padding, dilation):
-    rng = np.random.default_rng(0)
-    inputs = rng.normal(size=shape).astype("float32")
-    kernel = rng.normal(size=(*kernel_size, shape[-1], 5)).astype("float32")
-    expected = _keras_conv()(inputs, kernel, 1, padding, "channels_last", dilation)
-    got = jax_speedups.windows_times_kernel(inputs, kernel, padding, dilation)
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-5)
 
 
 def _model(seed=0):
@@ -66,19 +41,19 @@ def test_training_matches_keras_own_path(monkeypatch):
     monkeypatch.setattr(jax_nn, "conv", _keras_conv())
     expected = _losses(_model())
     assert jax_speedups.speed_up() == ["small_map_convolutions"]
-    assert isinstance(jax_nn.conv, jax_speedups._SmallMapConv)
+    assert isinstance(jax_nn.conv, small_map_conv.SmallMapConv)
     routed = []
-    windows = jax_speedups.windows_times_kernel
+    windows = small_map_conv.windows_times_kernel
 
     def counted(inputs, *args):
         routed.append(inputs.shape[1:3])
         return windows(inputs, *args)
 
-    monkeypatch.setattr(jax_speedups, "windows_times_kernel", counted)
+    monkeypatch.setattr(small_map_conv, "windows_times_kernel", counted)
     got = _losses(_model())
     np.testing.assert_allclose(got, expected, rtol=1e-4)
     # Only the small maps are written out; the 32x32 and 16x16 convolutions stay Keras's.
-    assert routed and all(h * w <= jax_speedups.SMALL_MAP_PIXELS for h, w in routed)
+    assert routed and all(h * w <= small_map_conv.SMALL_MAP_PIXELS for h, w in routed)
 
 
 @on_jax

@@ -1,30 +1,33 @@
 """flexseg.run.tensorflow_speedups: Adam as TensorFlow's fused kernel updates variables and
-slots as Keras's own step does, to float rounding; on other backends nothing changes."""
+slots as Keras's own step does, and small-map convolutions as one matrix product train as
+Keras's convolution does, to float rounding; on other backends nothing changes."""
 
 import keras
 import numpy as np
 import pytest
 
 import flexseg
-from flexseg.run import tensorflow_speedups
+from flexseg.run import small_map_conv, tensorflow_speedups
 
 on_tensorflow = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="the speed-up applies to TensorFlow only"
+    keras.backend.backend() != "tensorflow", reason="the speed-ups apply to TensorFlow only"
 )
 
 
-def _trained(speed_up: bool, optimizer, steps: int = 4):
+def _trained(optimizer, fused: bool = False, steps: int = 4):
     keras.utils.set_random_seed(0)
+    # A 32x32 input reaches 4x4 maps (16 pixels) at the tiny model's bottom.
     model = flexseg.build("flexunet_tiny", input_shape=(32, 32, 3), dropout_rate=0.0)
     model.compile(optimizer=optimizer, loss="categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
-    applied = tensorflow_speedups.speed_up(model) if speed_up else []
+    if fused:
+        assert tensorflow_speedups.fused_adam(model.optimizer)
     rng = np.random.default_rng(1)
     images = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     classes = model.output_shape[-1]
     labels = np.eye(classes, dtype="float32")[rng.integers(0, classes, (2, 32, 32))]
     losses = [float(model.train_on_batch(images, labels)) for _ in range(steps)]
-    return model, applied, losses
+    return model, losses
 
 
 def _state(model):
@@ -43,9 +46,8 @@ def _state(model):
     ids=["adam", "adamw", "schedule"],
 )
 def test_fused_adam_computes_keras_update(make_optimizer):
-    keras_model, _, keras_losses = _trained(False, make_optimizer())
-    fused_model, applied, fused_losses = _trained(True, make_optimizer())
-    assert applied == ["fused_adam"]
+    keras_model, keras_losses = _trained(make_optimizer())
+    fused_model, fused_losses = _trained(make_optimizer(), fused=True)
     np.testing.assert_allclose(fused_losses, keras_losses, rtol=1e-4)
     for keras_values, fused_values in zip(_state(keras_model), _state(fused_model), strict=True):
         for expected, got in zip(keras_values, fused_values, strict=True):
@@ -54,32 +56,57 @@ def test_fused_adam_computes_keras_update(make_optimizer):
 
 
 @on_tensorflow
-def test_amsgrad_other_optimizers_and_the_opt_out_keep_keras_step(monkeypatch):
-    for optimizer in (keras.optimizers.Adam(amsgrad=True), keras.optimizers.SGD()):
-        _, applied, _ = _trained(True, optimizer, steps=1)
-        assert applied == []
-    monkeypatch.setenv(tensorflow_speedups.OPT_OUT, "0")
-    _, applied, _ = _trained(True, keras.optimizers.Adam(), steps=1)
-    assert applied == []
+def test_small_map_training_matches_keras_own_path(monkeypatch):
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    keras_conv = tf_nn.conv
+    while hasattr(keras_conv, "keras_conv"):
+        keras_conv = keras_conv.keras_conv
+    monkeypatch.setattr(tf_nn, "conv", keras_conv)
+    _, expected = _trained(keras.optimizers.Adam(1e-2))
+    assert tensorflow_speedups.small_map_convolutions()
+    assert isinstance(tf_nn.conv, small_map_conv.SmallMapConv)
+    routed = []
+    windows = small_map_conv.windows_times_kernel
+
+    def counted(inputs, *args):
+        routed.append(tuple(inputs.shape[1:3]))
+        return windows(inputs, *args)
+
+    monkeypatch.setattr(small_map_conv, "windows_times_kernel", counted)
+    _, got = _trained(keras.optimizers.Adam(1e-2))
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+    # Only the small maps are written out; the 32x32 and 16x16 convolutions stay Keras's.
+    assert routed and all(h * w <= small_map_conv.SMALL_MAP_PIXELS for h, w in routed)
 
 
 @on_tensorflow
-def test_idempotent_and_not_applied_before_the_optimizer_is_built():
+def test_speed_up_waits_for_a_built_adam_and_is_idempotent():
     keras.utils.set_random_seed(0)
     model = flexseg.build("flexunet_tiny", input_shape=(32, 32, 3))
-    assert tensorflow_speedups.speed_up(model) == []  # not compiled
+    assert tensorflow_speedups.speed_up(model) == ["small_map_convolutions"]  # not compiled
     model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy")
-    assert tensorflow_speedups.speed_up(model) == []  # compiled, optimizer not built
+    assert tensorflow_speedups.speed_up(model) == ["small_map_convolutions"]  # not built
     model.optimizer.build(model.trainable_variables)
     step = None
     for _ in range(2):
-        assert tensorflow_speedups.speed_up(model) == ["fused_adam"]
+        assert tensorflow_speedups.speed_up(model) == ["small_map_convolutions", "fused_adam"]
         step = step or model.optimizer.update_step
         assert model.optimizer.update_step is step
+
+
+@on_tensorflow
+def test_amsgrad_other_optimizers_and_the_opt_out_keep_keras_step(monkeypatch):
+    for optimizer in (keras.optimizers.Adam(amsgrad=True), keras.optimizers.SGD()):
+        assert not tensorflow_speedups.fused_adam(optimizer)
+    model, _ = _trained(keras.optimizers.Adam(), steps=1)
+    monkeypatch.setenv(tensorflow_speedups.OPT_OUT, "0")
+    assert tensorflow_speedups.speed_up(model) == []
+    assert not isinstance(model.optimizer.update_step, tensorflow_speedups._FusedAdamStep)
 
 
 def test_other_backends_untouched():
     if keras.backend.backend() == "tensorflow":
         pytest.skip("the TensorFlow backend is the one that changes")
-    _, applied, _ = _trained(True, keras.optimizers.Adam(), steps=1)
-    assert applied == []
+    model, _ = _trained(keras.optimizers.Adam(), steps=1)
+    assert tensorflow_speedups.speed_up(model) == []

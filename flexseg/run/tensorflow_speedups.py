@@ -1,5 +1,6 @@
-"""Speed-ups for Keras's TensorFlow backend: Adam's update as TensorFlow's one fused kernel.
-The one module where flexseg reaches into TensorFlow.
+"""Speed-ups for Keras's TensorFlow backend: Adam's update as TensorFlow's one fused kernel,
+and, on a CPU, convolutions on small maps as one matrix product. The one module where
+flexseg reaches into TensorFlow.
 
 Keras 3.15 writes Adam's step on TensorFlow as a dozen element-wise ops per variable (the
 gradient's square, two differences, two products, a square root, a sum, a quotient, three
@@ -10,19 +11,25 @@ and the step 650 ms (benchmarks/results/profile_tensorflow_cpu.md). `fused_adam`
 gives the optimizer the same update computed by TensorFlow's `ResourceApplyAdam` kernel,
 which reads each variable, its two slots and the gradient once: m += (g - m)(1 - beta_1),
 v += (g^2 - v)(1 - beta_2), var -= alpha m / (sqrt(v) + epsilon), with
-alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t), as Keras computes it. Results are equal to
-float rounding (`tests/test_tensorflow_speedups.py`).
+alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t), as Keras computes it.
 
-`speed_up(model)` applies it on the TensorFlow backend to an Adam or AdamW (not amsgrad,
-whose extra slot the kernel does not keep); anywhere else it does nothing. Set
-`FLEXSEG_TENSORFLOW_SPEEDUPS=0` to train with Keras's own update.
+oneDNN's convolutions, its kernel gradient above all, are slow on the same model's 2x2 to
+8x8 maps of up to 2048 channels; `small_map_convolutions` routes those through
+`flexseg.run.small_map_conv` (im2col and one matrix product), as on JAX. Both change results
+by float rounding only (`tests/test_tensorflow_speedups.py`).
+
+`speed_up(model)` applies them on the TensorFlow backend: the fused step to an Adam or AdamW
+(not amsgrad, whose extra slot the kernel does not keep), once the optimizer is built; the
+small-map convolutions on a machine without a GPU (they were measured on a CPU only).
+Anywhere else it does nothing. Set `FLEXSEG_TENSORFLOW_SPEEDUPS=0` to run Keras's own code.
 
 Example:
     >>> import flexseg
     >>> model = flexseg.build("flexunet_tiny")
     >>> model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy")
     >>> model.optimizer.build(model.trainable_variables)
-    >>> speed_up(model) == (["fused_adam"] if keras.backend.backend() == "tensorflow" else [])
+    >>> applied = speed_up(model)
+    >>> applied == (["small_map_convolutions", "fused_adam"] if enabled() else [])
     True
 """
 
@@ -31,6 +38,8 @@ from __future__ import annotations
 import os
 
 import keras
+
+from flexseg.run.small_map_conv import SmallMapConv
 
 OPT_OUT = "FLEXSEG_TENSORFLOW_SPEEDUPS"
 
@@ -41,12 +50,27 @@ def enabled() -> bool:
 
 
 def speed_up(model: keras.Model) -> list[str]:
-    """Apply this module's speed-up to `model`'s optimizer, once built; returns the names of
-    those applied. Idempotent."""
-    optimizer = getattr(model, "optimizer", None)
-    if not enabled() or optimizer is None or not optimizer.built:
+    """Apply this module's speed-ups: the small-map convolutions (process-wide) and the fused
+    Adam step (to `model`'s optimizer, once built); returns the names of those applied.
+    Idempotent: call it again after compiling."""
+    if not enabled():
         return []
-    return ["fused_adam"] if fused_adam(optimizer) else []
+    applied = ["small_map_convolutions"] if small_map_convolutions() else []
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and optimizer.built and fused_adam(optimizer):
+        applied.append("fused_adam")
+    return applied
+
+
+def small_map_convolutions() -> bool:
+    """Keras's TensorFlow convolution, with small-map 2D convolutions written as one matrix
+    product, on a machine without a GPU. Process-wide, idempotent; returns whether it is in
+    place (only for the Keras versions it was checked with)."""
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return False
+    return SmallMapConv.install("keras.src.backend.tensorflow.nn")
 
 
 def fused_adam(optimizer) -> bool:
