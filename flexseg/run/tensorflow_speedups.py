@@ -7,7 +7,7 @@ gradient's square, two differences, two products, a square root, a sum, a quotie
 assignments), each reading and writing a whole temporary tensor. For the original's
 MVTec-screw FlexUNet (125M parameters, 256x256, batch 2, the 2-core CPU) they take 405 ms
 of the executor threads' time in a 791 ms mixed-bfloat16 step; the fused kernel takes 112 ms
-and the step 650 ms (benchmarks/results/profile_tensorflow_cpu.md). `fused_adam`
+and the step 650 ms (benchmarks/results/profile_tensorflow_fused_adam_cpu.md). `fused_adam`
 gives the optimizer the same update computed by TensorFlow's `ResourceApplyAdam` kernel,
 which reads each variable, its two slots and the gradient once: m += (g - m)(1 - beta_1),
 v += (g^2 - v)(1 - beta_2), var -= alpha m / (sqrt(v) + epsilon), with
@@ -15,8 +15,10 @@ alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t), as Keras computes it.
 
 oneDNN's convolutions, its kernel gradient above all, are slow on the same model's 2x2 to
 8x8 maps of up to 2048 channels; `small_map_convolutions` routes those through
-`flexseg.run.small_map_conv` (im2col and one matrix product), as on JAX. Both change results
-by float rounding only (`tests/test_tensorflow_speedups.py`).
+`flexseg.run.small_map_conv` (im2col and one matrix product), as on JAX. With both, the
+mixed-bfloat16 step takes 416.8 ms against 786.5 on Keras's own code
+(benchmarks/results/backends_tensorflow_cpu.md). Both change results by float rounding only
+(`tests/test_tensorflow_speedups.py`).
 
 `speed_up(model)` applies them on the TensorFlow backend: the fused step to an Adam or AdamW
 (not amsgrad, whose extra slot the kernel does not keep), once the optimizer is built; the
