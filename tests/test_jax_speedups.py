@@ -7,17 +7,11 @@ import pytest
 
 import flexseg
 from flexseg.run import jax_speedups, small_map_conv
+from tests.conv_checks import count_written_out_maps, keras_own_conv
 
 on_jax = pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="JAX speed-ups apply to the JAX backend only"
 )
-
-
-def _keras_conv():
-    from keras.src.backend.jax import nn as jax_nn
-
-    conv = jax_nn.conv
-    return getattr(conv, "keras_conv", conv)
 
 
 def _model(seed=0):
@@ -38,18 +32,11 @@ def _losses(model, steps=3):
 def test_training_matches_keras_own_path(monkeypatch):
     from keras.src.backend.jax import nn as jax_nn
 
-    monkeypatch.setattr(jax_nn, "conv", _keras_conv())
+    monkeypatch.setattr(jax_nn, "conv", keras_own_conv())
+    routed = count_written_out_maps(monkeypatch)
     expected = _losses(_model())
     assert jax_speedups.speed_up() == ["small_map_convolutions"]
     assert isinstance(jax_nn.conv, small_map_conv.SmallMapConv)
-    routed = []
-    windows = small_map_conv.windows_times_kernel
-
-    def counted(inputs, *args):
-        routed.append(inputs.shape[1:3])
-        return windows(inputs, *args)
-
-    monkeypatch.setattr(small_map_conv, "windows_times_kernel", counted)
     got = _losses(_model())
     np.testing.assert_allclose(got, expected, rtol=1e-4)
     # Only the small maps are written out; the 32x32 and 16x16 convolutions stay Keras's.

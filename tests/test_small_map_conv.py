@@ -2,21 +2,12 @@
 computes what Keras's own convolution computes on the current backend, and the wrapper
 leaves every other convolution to Keras."""
 
-import importlib
-
 import keras
 import numpy as np
 import pytest
 
 from flexseg.run import small_map_conv
-
-
-def _keras_conv():
-    """Keras's own backend `conv`, unwrapped from any speed-up installed by another test."""
-    conv = importlib.import_module(f"keras.src.backend.{keras.backend.backend()}.nn").conv
-    while hasattr(conv, "keras_conv"):
-        conv = conv.keras_conv
-    return conv
+from tests.conv_checks import count_written_out_maps, keras_own_conv
 
 
 @pytest.mark.parametrize(
@@ -38,7 +29,7 @@ def test_windows_times_kernel_is_keras_convolution(shape, kernel_size, padding, 
     inputs = rng.normal(size=shape).astype("float32")
     kernel = rng.normal(size=(*kernel_size, shape[-1], 5)).astype("float32")
     expected = keras.ops.convert_to_numpy(
-        _keras_conv()(inputs, kernel, 1, padding, "channels_last", dilation)
+        keras_own_conv()(inputs, kernel, 1, padding, "channels_last", dilation)
     )
     got = small_map_conv.windows_times_kernel(inputs, kernel, padding, dilation)
     got = keras.ops.convert_to_numpy(got)
@@ -47,15 +38,8 @@ def test_windows_times_kernel_is_keras_convolution(shape, kernel_size, padding, 
 
 
 def test_only_small_stride_one_maps_are_written_out(monkeypatch):
-    routed = []
-    windows = small_map_conv.windows_times_kernel
-
-    def counted(inputs, *args):
-        routed.append(tuple(inputs.shape[1:3]))
-        return windows(inputs, *args)
-
-    monkeypatch.setattr(small_map_conv, "windows_times_kernel", counted)
-    conv = small_map_conv.SmallMapConv(_keras_conv())
+    routed = count_written_out_maps(monkeypatch)
+    conv = small_map_conv.SmallMapConv(keras_own_conv())
     kernel = np.ones((3, 3, 4, 2), "float32")
     for side, strides in ((8, 1), (9, 1), (4, 2)):
         conv(np.ones((1, side, side, 4), "float32"), kernel, strides, "same", "channels_last")
@@ -63,9 +47,9 @@ def test_only_small_stride_one_maps_are_written_out(monkeypatch):
 
 
 def test_a_kernel_larger_than_a_valid_map_gets_keras_own_error():
-    conv = small_map_conv.SmallMapConv(_keras_conv())
+    conv = small_map_conv.SmallMapConv(keras_own_conv())
     inputs, kernel = np.zeros((1, 1, 1, 4), "float32"), np.zeros((3, 3, 4, 2), "float32")
     with pytest.raises(Exception) as raised:
         keras.ops.convert_to_numpy(conv(inputs, kernel, 1, "valid", "channels_last"))
     with pytest.raises(type(raised.value)):
-        keras.ops.convert_to_numpy(_keras_conv()(inputs, kernel, 1, "valid", "channels_last"))
+        keras.ops.convert_to_numpy(keras_own_conv()(inputs, kernel, 1, "valid", "channels_last"))

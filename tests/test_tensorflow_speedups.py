@@ -8,6 +8,7 @@ import pytest
 
 import flexseg
 from flexseg.run import small_map_conv, tensorflow_speedups
+from tests.conv_checks import count_written_out_maps, keras_own_conv
 
 on_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the speed-ups apply to TensorFlow only"
@@ -59,21 +60,11 @@ def test_fused_adam_computes_keras_update(make_optimizer):
 def test_small_map_training_matches_keras_own_path(monkeypatch):
     from keras.src.backend.tensorflow import nn as tf_nn
 
-    keras_conv = tf_nn.conv
-    while hasattr(keras_conv, "keras_conv"):
-        keras_conv = keras_conv.keras_conv
-    monkeypatch.setattr(tf_nn, "conv", keras_conv)
+    monkeypatch.setattr(tf_nn, "conv", keras_own_conv())
+    routed = count_written_out_maps(monkeypatch)
     _, expected = _trained(keras.optimizers.Adam(1e-2))
     assert tensorflow_speedups.small_map_convolutions()
     assert isinstance(tf_nn.conv, small_map_conv.SmallMapConv)
-    routed = []
-    windows = small_map_conv.windows_times_kernel
-
-    def counted(inputs, *args):
-        routed.append(tuple(inputs.shape[1:3]))
-        return windows(inputs, *args)
-
-    monkeypatch.setattr(small_map_conv, "windows_times_kernel", counted)
     _, got = _trained(keras.optimizers.Adam(1e-2))
     np.testing.assert_allclose(got, expected, rtol=1e-4)
     # Only the small maps are written out; the 32x32 and 16x16 convolutions stay Keras's.
