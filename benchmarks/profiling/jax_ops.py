@@ -69,7 +69,10 @@ def group_of(opcodes: set[str], op_name: str, optimizer: str = "adam") -> str:
     if f"/{optimizer}/" in op_name:
         return "Adam update"
     if "convolution" in opcodes:
-        return "convolution backward" if "transpose(" in op_name else "convolution forward"
+        # JAX names the backward pass "transpose(jvp(...))". A convolution XLA rewrote has lost
+        # its name: on a CPU those are the kernel gradients, which XLA puts in its own layout.
+        backward = "transpose(" in op_name or not op_name
+        return "convolution backward" if backward else "convolution forward"
     if "dot" in opcodes:
         return "matrix products"
     if opcodes <= LAYOUT:
@@ -85,6 +88,7 @@ def measure(model: str, size: int, batch: int, precision: str, speedups: bool) -
     dump = Path(tempfile.mkdtemp(prefix="flexseg-hlo-"))
     dump_flags = f"--xla_dump_to={dump} --xla_dump_hlo_as_text --xla_dump_hlo_module_re=train_step"
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {dump_flags}"
+    os.environ["JAX_ENABLE_COMPILATION_CACHE"] = "false"  # a cached step is not compiled: no dump
     try:
         import jax
 
@@ -94,12 +98,17 @@ def measure(model: str, size: int, batch: int, precision: str, speedups: bool) -
             train_step()
             jax.profiler.stop_trace()
             events = [e for e in host_events(trace_dir) if "hlo_op" in e.stats]
+        # the step's own operations (not, say, a conversion of the logs it returns)
+        events = [e for e in events if "train_step" in str(e.stats.get("hlo_module"))]
         modules = {}
         for event in events:
             program = int(event.stats.get("program_id") or 0)
             if program not in modules:
-                texts = list(dump.glob(f"module_{program:04d}.*cpu_after_optimizations.txt"))
-                modules[program] = hlo_instructions(texts[0].read_text()) if texts else {}
+                texts = list(dump.glob(f"module_{program:04d}.*after_optimizations.txt"))
+                if not texts:
+                    module = event.stats.get("hlo_module")
+                    raise RuntimeError(f"XLA dumped no optimized HLO of {module} into {dump}")
+                modules[program] = hlo_instructions(texts[0].read_text())
     finally:
         shutil.rmtree(dump, ignore_errors=True)
     ops: dict[str, float] = {}
