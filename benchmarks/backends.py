@@ -67,10 +67,9 @@ def raw_jit(backend: str, jit: str) -> str | None:
     return None
 
 
-def implementations(backend: str, raw: bool) -> tuple[str, ...]:
-    """What runs per variant: flexseg's Keras model, "keras-plain" the same without
-    flexseg.run.speedups (what Keras alone does), and the raw reference."""
-    del backend  # every backend has speed-ups now
+def implementations(raw: bool) -> tuple[str, ...]:
+    """What runs per variant on every backend: flexseg's Keras model, "keras-plain" the same
+    without flexseg.run.speedups (what Keras alone does), and the raw reference."""
     return ("keras", "keras-plain", "raw") if raw else ("keras", "keras-plain")
 
 
@@ -83,7 +82,7 @@ def plan(args) -> list[dict]:
             for only, jit, precision in args.variants:
                 if only not in (None, backend):
                     continue
-                for impl in implementations(backend, args.raw):
+                for impl in implementations(args.raw):
                     if impl == "raw" and raw_jit(backend, jit) is None:
                         continue
                     task = {

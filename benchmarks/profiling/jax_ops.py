@@ -100,7 +100,8 @@ def measure(model: str, size: int, batch: int, precision: str, speedups: bool) -
             events = [e for e in host_events(trace_dir) if "hlo_op" in e.stats]
         # the step's own operations (not, say, a conversion of the logs it returns)
         events = [e for e in events if "train_step" in str(e.stats.get("hlo_module"))]
-        modules = {}
+        modules: dict[int, dict] = {}
+        operations = []  # (event, the HLO instructions of its program)
         for event in events:
             program = int(event.stats.get("program_id") or 0)
             if program not in modules:
@@ -109,13 +110,17 @@ def measure(model: str, size: int, batch: int, precision: str, speedups: bool) -
                     module = event.stats.get("hlo_module")
                     raise RuntimeError(f"XLA dumped no optimized HLO of {module} into {dump}")
                 modules[program] = hlo_instructions(texts[0].read_text())
+            operations.append((event, modules[program]))
     finally:
         shutil.rmtree(dump, ignore_errors=True)
     ops: dict[str, float] = {}
     groups: dict[str, float] = {}
-    for event in events:
+    for event, instructions in operations:
         name = event.stats["hlo_op"]
-        opcodes, op_name = modules[int(event.stats.get("program_id") or 0)].get(name, ({"?"}, ""))
+        if name not in instructions:
+            raise RuntimeError(f"{name} ran in {event.stats.get('hlo_module')}, but its HLO has "
+                               "no such instruction")  # fmt: skip
+        opcodes, op_name = instructions[name]
         kind = re.sub(r"\.\d+$", "", name)  # convolution.15 -> convolution
         ops[kind] = ops.get(kind, 0.0) + event.ms
         group = group_of(opcodes, op_name)

@@ -1,5 +1,6 @@
-"""Keras's backend `conv` wrapped once per process: the mechanism the torch and JAX speed-ups
-share (`flexseg.run.torch_speedups`, `flexseg.run.jax_speedups`). A subclass writes
+"""Keras's backend `conv` wrapped once per process: the mechanism the backends' speed-ups
+share (`flexseg.run.torch_speedups`, and `flexseg.run.small_map_conv`, which
+`flexseg.run.jax_speedups` and `flexseg.run.tensorflow_speedups` install). A subclass writes
 `__call__` and hands what it leaves alone to `self.keras_conv`, Keras's own function.
 
 Example:
