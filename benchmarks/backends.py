@@ -11,6 +11,10 @@ multiply-accumulate count (a training step counted as 3x the forward pass), and 
 fraction of the fastest fp32 matrix product measured in the same run. Raw references (the
 same FlexUNet in plain PyTorch and plain JAX, same shapes and initial weights) give the
 Keras overhead of each backend as a ratio.
+
+With --rounds N every measurement runs N times, round by round (all of round 1, then all of
+round 2), and each Keras/raw ratio is taken within one round: a ratio near a target is then
+reported with its spread rather than from one draw of a noisy machine.
 """
 
 from __future__ import annotations
@@ -151,10 +155,11 @@ def add_ratios(results: list[dict]) -> None:
     ]
     device_peak = max(peaks) if peaks else None
     raw = {
-        (r["backend"], r["task"]["model"], r["task"]["precision"], r["task"]["jit"]): r
+        (r.get("round", 1), r["backend"], r["task"]["model"], r["task"]["precision"],
+         r["task"]["jit"]): r
         for r in results
         if r["task"]["impl"] == "raw" and "train" in r
-    }
+    }  # fmt: skip
     for r in results:
         if "train" not in r:
             continue
@@ -162,17 +167,28 @@ def add_ratios(results: list[dict]) -> None:
         r["fp32_peak_fraction"] = r["train_flops_per_second"] / peak if peak else None
         t = r["task"]
         reference = raw.get(
-            (r["backend"], t["model"], t["precision"], raw_jit(r["backend"], t["jit"]))
-        )
+            (r.get("round", 1), r["backend"], t["model"], t["precision"],
+             raw_jit(r["backend"], t["jit"]))
+        )  # fmt: skip
         if t["impl"] != "raw" and "distribution" not in t and reference is not None:
             r["vs_raw_train"] = r["train"]["median_ms"] / reference["train"]["median_ms"]
             r["vs_raw_predict"] = r["predict"]["median_ms"] / reference["predict"]["median_ms"]
 
 
+def rounds_of(groups: list[list[dict]], rounds: int) -> list[list[list[dict]]]:
+    """The worker groups once per round; the matrix-product peak is measured in the first
+    round only."""
+    later = [[{k: v for k, v in t.items() if k not in ("peak", "peak_size")} for t in group]
+             for group in groups]  # fmt: skip
+    return [groups] + [later] * (rounds - 1)
+
+
 def _progress_line(result: dict) -> str:
     task = result["task"]
+    round_ = result.get("round", 1)
     label = (
-        f"{task['backend']:10s} {task['impl']:5s} {task['model']} jit={task['jit']} "
+        f"{f'round {round_}: ' if round_ > 1 else ''}{task['backend']:10s} "
+        f"{task['impl']:5s} {task['model']} jit={task['jit']} "
         f"{task['precision']}{' data-parallel' if 'distribution' in task else ''}"
     )
     if "error" in result:
@@ -209,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also run each Keras variant data-parallel over every local device (JAX and "
         "TensorFlow; --batch is the global batch)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every measurement this many times, round by round; ratios are taken "
+        "within a round and reported with their spread (default 1)",
+    )
     parser.add_argument("--peak-size", type=int, default=None, help="matmul side for the peak")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per subprocess")
     parser.add_argument("--json", type=Path, help="write all results as JSON here")
@@ -225,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise ValueError(f"--backends: unknown {unknown}; choose from {', '.join(BACKENDS)}.")
         args.variants = parse_variants(args.variants)
+        if args.rounds < 1:
+            raise ValueError(f"--rounds must be 1 or more; got {args.rounds}.")
     except ValueError as error:
         parser.error(str(error))
     tasks = plan(args)
@@ -233,10 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     else:  # one process per measurement: each peak-memory figure is that measurement's own
         groups = [[task] for task in tasks]
     results = []
-    for group in groups:
-        for result in run_worker(group, args.timeout):
-            results.append(result)
-            print(_progress_line(result), flush=True)
+    for round_, round_groups in enumerate(rounds_of(groups, args.rounds), start=1):
+        for group in round_groups:
+            for result in run_worker(group, args.timeout):
+                result["round"] = round_
+                results.append(result)
+                print(_progress_line(result), flush=True)
     add_ratios(results)
     report = {
         "benchmark": "backends",
@@ -247,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch": args.batch,
             "steps": args.steps,
             "warmup": args.warmup,
+            "rounds": args.rounds,
         },
         "machine": describe_machine(),
         "results": results,

@@ -181,6 +181,28 @@ def test_ratios_use_the_best_fp32_peak_and_the_same_backends_raw_run():
     assert "jax float32 0.10, bfloat16 0.20" in table
 
 
+def test_rounds_take_each_ratio_within_its_own_round_and_report_the_spread():
+    tasks = backends.plan(arguments(backends=["torch"]))
+    first, second, third = backends.rounds_of([[t] for t in tasks], 3)
+    assert [g[0] for g in first] == tasks  # the peak is measured in the first round only
+    assert second == third and not any("peak" in g[0] for g in second)
+    assert [g[0]["impl"] for g in second] == [t["impl"] for t in tasks]
+    rows = []
+    for round_, (keras_ms, raw_ms) in enumerate([(120, 100), (90, 75), (110, 100)], start=1):
+        keras_row = result("torch", "keras", keras_ms, keras_ms / 10, 50e9, peak=100e9)
+        raw_row = result("torch", "raw", raw_ms, 8.0, 60e9)
+        keras_row["round"] = raw_row["round"] = round_
+        rows += [keras_row, raw_row]
+    backends.add_ratios(rows)
+    assert [r["vs_raw_train"] for r in rows[::2]] == pytest.approx([1.2, 1.2, 1.1])
+    settings = {"size": 32, "batch": 1, "steps": 1, "warmup": 0, "rounds": 3}
+    machine = {"cpu": "c", "cores": 2, "gpus": []}
+    table = backends_table({"machine": machine, "results": rows, "settings": settings})
+    assert "3 rounds" in table and "| m | torch | keras | on | float32 | 2 | 90.0" in table
+    assert "| 1.20x, 1.20x, 1.10x | 1.20x (1.10x-1.20x) |" in table
+    assert "| 1.50x, 1.12x, 1.38x | 1.38x (1.12x-1.50x) |" in table
+
+
 def test_data_parallel_rows_run_beside_one_device_and_count_every_devices_peak():
     tasks = backends.plan(arguments(data_parallel=True, raw=False))
     spread = [(t["backend"], t["jit"]) for t in tasks if t.get("distribution") == "data_parallel"]
