@@ -22,12 +22,12 @@ Set `FLEXSEG_KEEP_FREED_MEMORY=0` to leave the allocator alone.
 
 `resolve_precision("auto")`, the default of `train.precision`, picks mixed bfloat16 where it
 was measured to pay without costing accuracy: TensorFlow on a CPU with native bfloat16
-(1.30x the float32 training speed on the MVTec-screw FlexUNet, benchmarks/results/
-backends_cpu.md; over four seeds of the demo's recipe no score difference was detected,
-`benchmarks/results/precision_cpu.md`). Everywhere else it is float32: JAX's CPU bfloat16
-is not faster; torch's is (benchmarks/results/backends_cpu.md), but over five seeds it
-scored 0.022 below float32 on validation on average, outside the 0.02 parity bound
-(benchmarks/results/precision_torch_merged_cpu.md).
+(1.47x the float32 training speed on the MVTec-screw FlexUNet with flexseg's speed-ups,
+benchmarks/results/backends_cpu.md; over four seeds of the demo's recipe no score difference
+was detected, `benchmarks/results/precision_cpu.md`). Everywhere else it is float32: JAX's
+CPU bfloat16 is not faster; torch's is (benchmarks/results/backends_cpu.md), but over five
+seeds it scored 0.022 below float32 on validation on average, outside the 0.02 parity
+bound (benchmarks/results/precision_torch_merged_cpu.md).
 
 Example:
     >>> from flexseg.runtime import resolve_precision, speed_up_process
