@@ -203,6 +203,13 @@ def test_rounds_take_each_ratio_within_its_own_round_and_report_the_spread():
     assert "| 1.50x, 1.12x, 1.38x | 1.38x (1.12x-1.50x) |" in table
 
 
+def test_rounds_below_one_are_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        backends.main(["--rounds=0", "--backends=torch"])
+    assert exit_.value.code == 2
+    assert "--rounds must be 1 or more; got 0." in capsys.readouterr().err
+
+
 def test_data_parallel_rows_run_beside_one_device_and_count_every_devices_peak():
     tasks = backends.plan(arguments(data_parallel=True, raw=False))
     spread = [(t["backend"], t["jit"]) for t in tasks if t.get("distribution") == "data_parallel"]
