@@ -265,6 +265,15 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
         "trial itself, then of each seed" in "\n".join(lines)
     )
     assert "| 0 | flexunet | 9.8 | 0.410, 0.300, 0.350 | 0.350 |" in lines
+    # Re-scored with the paired timing: the ratio to the preset instead of one timing.
+    report["rescored"][0]["latency_ratio"] = 0.96
+    report["settings"]["latency_rounds"] = 7
+    paired = table(report)
+    assert (
+        "(each candidate and the preset timed in turn over 7 rounds, the median ratio at "
+        "most 1.05)" in paired
+    )
+    assert "| 0 | flexunet | 0.96x | 0.410, 0.300, 0.350 | 0.350 |" in paired.splitlines()
     # The re-scored winner is named, not the search's best.
     assert "| 1 | search winner (trial 0, `flexunet`) | 0.470 | 0.500 | 2.0 |" in lines
     assert "| 0 | demo preset `flexunet_cpu_demo` | 0.400 | 0.480 | 2.0 |" in lines
@@ -285,25 +294,39 @@ def test_tune_benchmark_rescores_the_best_trials_as_fast_as_the_preset(monkeypat
     from flexseg.tune import results
     from flexseg.tune.records import TrialRecord
 
-    def record(trial, score, latency, status="completed"):
-        return TrialRecord(trial, status, architecture="unet", score=score, latency_ms=latency)
+    def record(trial, score, status="completed"):
+        # The trial's own timing no longer decides: its paired ratio to the preset does.
+        return TrialRecord(trial, status, architecture="unet", score=score, latency_ms=9.0)
 
     trials = [
-        record("0", 0.60, 4.0),  # the front's only point
-        record("1", 0.55, 5.2),  # within 5% of the preset's 5.0 ms
-        record("2", 0.70, 5.6),  # slower than the preset
-        record("3", None, 4.0, status="failed"),
-        record("4", 0.50, 4.5),
-        record("5", 0.40, 4.5),
+        record("0", 0.60),
+        record("1", 0.55),
+        record("2", 0.70),
+        record("3", None, status="failed"),
+        record("4", 0.50),
+        record("5", 0.40),
     ]
+    ratios = {"0": 0.8, "1": 1.04, "2": 1.12, "4": 0.9, "5": 0.7}  # "2": slower than the preset
     later = {"0": 0.2, "1": 0.6, "4": 0.5}  # the re-scoring runs' scores
+    timed = []
+
+    def paired(config, preset, size, rounds):
+        timed.append((config["id"], preset, size, rounds))
+        return ratios[config["id"]]
+
     monkeypatch.setattr(results, "best_config", lambda search, r, out: {"train": {}, "id": r.trial})
+    monkeypatch.setattr(tune, "paired_latency_ratio", paired)
     monkeypatch.setattr(tune, "best_validation", lambda config: later[config["id"]])
-    args = argparse.Namespace(rescore=3, rescore_seeds=[1], latency_slack=0.05)
-    rescored = tune.rescore_best(None, trials, tmp_path, tmp_path, 5.0, args)
-    assert [(r["trial"], r["scores"]) for r in rescored] == [
-        ("1", [0.55, 0.6]), ("4", [0.5, 0.5]), ("0", [0.6, 0.2])
+    args = argparse.Namespace(
+        rescore=3, rescore_seeds=[1], latency_slack=0.05, size=64, latency_rounds=5
+    )
+    rescored = tune.rescore_best(None, trials, tmp_path, tmp_path, "preset", args)
+    assert [(r["trial"], r["scores"], r["latency_ratio"]) for r in rescored] == [
+        ("1", [0.55, 0.6], 1.04), ("4", [0.5, 0.5], 0.9), ("0", [0.6, 0.2], 0.8)
     ]  # fmt: skip
+    # Best scores first, and no timing once three are found: trial 5 is never built.
+    assert [t[0] for t in timed] == ["2", "0", "1", "4"]
+    assert {t[1:] for t in timed} == {("preset", 64, 5)}
 
 
 def test_precision_verdict_says_what_its_interval_supports(tmp_path):
