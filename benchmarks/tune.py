@@ -22,7 +22,8 @@
    --rescore-seeds; the winner has the best mean validation score over its runs. "No slower":
    the candidate and the preset timed in turn for --latency-rounds rounds, the median ratio
    at most 1 + --latency-slack (one timing each is not enough: the preset's own shape once
-   timed 7.04 against the preset's 6.7 ms). Validation only: the test split stays unseen until step 4.
+   timed 7.04 against the preset's 6.7 ms). Validation only: the test split stays unseen
+   until step 4.
 4. Trains the winner's config and the demo preset `flexunet_cpu_demo` for the same
    --epochs with each of --seeds (the data stays that of --seed), scores every run with
    flexseg's evaluator on the held-out test split, and reports the winner-minus-preset gap
