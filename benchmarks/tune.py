@@ -139,19 +139,30 @@ def preset_latency(preset: dict, size: int) -> float:
     return latency_ms(RunSetup(config_from_dict(preset)).build_model((size, size)))
 
 
+def timed_in_turn(models: dict, rounds: int) -> dict[str, list[float]]:
+    """Each model's ms/image in each of `rounds` rounds, the models timed in turn within a
+    round, so that all of them see the same state of the machine."""
+    from flexseg.tune.costs import latency_ms
+
+    timings: dict[str, list[float]] = {key: [] for key in models}
+    for _ in range(rounds):
+        for key, model in models.items():
+            timings[key].append(latency_ms(model))
+    return timings
+
+
 def paired_latency_ratio(config: dict, preset: dict, size: int, rounds: int) -> float:
     """The median over `rounds` of `config`'s ms/image over the `preset`'s, the two untrained
     models timed in turn in each round (weights do not change the cost)."""
     from flexseg.config import config_from_dict
     from flexseg.run.setup import RunSetup
-    from flexseg.tune.costs import latency_ms
 
-    models = [RunSetup(config_from_dict(c)).build_model((size, size)) for c in (config, preset)]
-    ratios = []
-    for _ in range(rounds):
-        candidate, reference = (latency_ms(model) for model in models)
-        ratios.append(candidate / reference)
-    return statistics.median(ratios)
+    pair = {"candidate": config, "preset": preset}
+    models = {k: RunSetup(config_from_dict(c)).build_model((size, size)) for k, c in pair.items()}
+    timings = timed_in_turn(models, rounds)
+    return statistics.median(
+        c / p for c, p in zip(timings["candidate"], timings["preset"], strict=True)
+    )
 
 
 def compare_costs(configs: dict[str, dict], rounds: int) -> dict:
@@ -159,13 +170,10 @@ def compare_costs(configs: dict[str, dict], rounds: int) -> dict:
     the models in turn, with the winner-to-preset ratio of every round."""
     from flexseg.config import config_from_dict
     from flexseg.run.setup import RunSetup
-    from flexseg.tune.costs import latency_ms, model_costs
+    from flexseg.tune.costs import model_costs
 
     models = {key: RunSetup(config_from_dict(c)).trained_model() for key, c in configs.items()}
-    timings: dict[str, list[float]] = {key: [] for key in models}
-    for _ in range(rounds):
-        for key, model in models.items():
-            timings[key].append(latency_ms(model))
+    timings = timed_in_turn(models, rounds)
     costs = {key: {**model_costs(m), "latency_ms": timings[key]} for key, m in models.items()}
     ratios = [w / p for w, p in zip(timings["winner"], timings["demo_preset"], strict=True)]
     return {**costs, "latency_ratio": ratios}
