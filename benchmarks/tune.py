@@ -12,9 +12,12 @@
    flips, cosine schedule) within --budget minutes, each trial as long as the final runs
    (--trial-epochs defaults to --epochs: a shorter trial ranks what learns fast, not what
    ends best), the learning rate between 1e-3 and 1e-2 and the loss one with a region part.
-   The shapes are searched around the demo preset's cost: --base-filters (the preset's 16)
-   and --num-layers (3 and 4 levels), batch norm kept and no dropout; a trial over
-   --max-macs (default: about the preset's cost) is rejected before it trains.
+   The shapes are searched within the demo preset's latency: --base-filters (16, the
+   preset's, and 32) and --num-layers (3 and 4 levels), batch norm kept and no dropout; a
+   trial whose model times slower than --search-latency times the preset's is refused before
+   it trains. Not MACs: on this CPU a 3-level FlexUNet of 32 filters (1.6 GMACs) runs as fast
+   as the preset (0.58 GMACs), so a MACs budget refuses models that the latency goal allows.
+   --max-macs adds a MACs budget.
 3. Re-scores: one trial's score on one seed is noisy (one 3-level U-Net scored 0.329 to
    0.602 over three runs), and the Pareto front keeps each configuration's luckiest run, so
    the --rescore best trials (--rescore-from trials; `front`: only the front's points) that
@@ -194,23 +197,27 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     preset = recipe(root, work / "preset", args.epochs, args.seed)
     preset["model"] = {"name": "flexunet_cpu_demo", "input_shape": [args.size, args.size, 3]}
     preset_ms = preset_latency(preset, args.size)
+    constraints = [f"params<={args.max_params:g}",
+                   f"latency_ms<={preset_ms * args.search_latency:.2f}"]  # fmt: skip
+    if args.max_macs is not None:
+        constraints.append(f"macs<={args.max_macs:g}")
     search = recipe(root, work / "search_run", args.trial_epochs, args.seed)
     search["tune"] = {
         "architectures": args.architectures.split(","),
         "max_trials": args.max_trials,
         "epochs": args.trial_epochs,
         "time_budget": args.budget,
-        "constraints": [f"params<={args.max_params:g}", f"macs<={args.max_macs:g}"],
+        "constraints": constraints,
         "batch_size": [search["train"]["batch_size"]],
         # What can find a defect class within a trial's epochs (the demo's defect classes
         # appear after 11-19 of its 30 epochs): the demo's order of learning rate and losses
         # with a region part.
         "learning_rate": [1e-3, 1e-2],
         "loss": ["cce+dice", "focal+dice", "cce+tversky"],
-        # Shapes around the preset's cost, so that the trials the budget affords compare
-        # recipes and shapes a 2-core CPU can run as fast as the preset: its width (the 14
-        # trained 8-filter trials of the 12-epoch search of commit c141071 scored 0.000 to
-        # 0.167, the 16-filter ones up to 0.340), 3 or 4 levels, batch norm, no dropout.
+        # Shapes a 2-core CPU can run about as fast as the preset, so that the trials the
+        # budget affords compare those: from its width up (the 14 trained 8-filter trials of
+        # the 12-epoch search of commit c141071 scored 0.000 to 0.167, the 16-filter ones up
+        # to 0.340), 3 or 4 levels, batch norm, no dropout.
         "settings": {
             name: {
                 "base_filters": args.base_filters,
@@ -299,8 +306,7 @@ def table(report: dict) -> str:
         f"Search: {', '.join(settings['architectures'].split(','))} on the demo's synthetic "
         f"data ({settings['count']} images of {settings['size']}x{settings['size']}), "
         f"{settings['trial_epochs']} epochs a trial, a {settings['budget']:g}-minute budget, "
-        f"{shapes_text(settings)}params<={settings['max_params']:g}, "
-        f"macs<={settings['max_macs']:g}: "
+        f"{shapes_text(settings)}{budgets_text(report)}: "
         f"{len(trials)} trials in {report['search_minutes']:.1f} min, {len(done)} completed.",
         "",
         "| trial | status | architecture | val fg mIoU | parameters | ms/image | front | reason |",
@@ -423,6 +429,21 @@ def shapes_text(settings: dict) -> str:
     return f"{widths} base filters, {depths} levels, "
 
 
+def budgets_text(report: dict) -> str:
+    """The search's budgets in words: params, the latency bound, MACs where one was set."""
+    settings = report["settings"]
+    parts = [f"params<={settings['max_params']:g}"]
+    if "search_latency" in settings:  # before, MACs stood in for latency
+        limit = report["preset_search_latency_ms"] * settings["search_latency"]
+        parts.append(
+            f"latency_ms<={limit:.2f} ({settings['search_latency']:.2f}x the preset's "
+            f"{report['preset_search_latency_ms']:.2f}, timed before the search)"
+        )
+    if settings.get("max_macs") is not None:
+        parts.append(f"macs<={settings['max_macs']:g}")
+    return ", ".join(parts)
+
+
 def rescored_kind(settings: dict) -> str:
     """What the re-scoring chose from, in words (the front, before --rescore-from)."""
     return "trials" if settings.get("rescore_from", "front") == "trials" else "front points"
@@ -443,10 +464,10 @@ def main(argv: list[str] | None = None) -> int:
         "--trial-epochs", type=int, default=None, help="epochs a search trial (default: --epochs)"
     )
     parser.add_argument(
-        "--max-trials", type=int, default=60, help="trials over the MACs budget cost nothing"
+        "--max-trials", type=int, default=60, help="trials over a budget cost seconds"
     )
     parser.add_argument(
-        "--budget", type=float, default=20, help="search minutes (re-scoring comes after)"
+        "--budget", type=float, default=25, help="search minutes (re-scoring comes after)"
     )
     parser.add_argument("--rescore", type=int, default=3, help="trials to re-score")
     parser.add_argument(
@@ -459,7 +480,10 @@ def main(argv: list[str] | None = None) -> int:
         "--rescore-seeds", type=seed_list, default=[1, 2], help="seeds of the re-scoring runs"
     )
     parser.add_argument(
-        "--base-filters", type=int_list, default=[16], help="widths searched (comma-separated)"
+        "--base-filters",
+        type=int_list,
+        default=[16, 32],
+        help="widths searched (comma-separated)",
     )
     parser.add_argument(
         "--num-layers", type=int_list, default=[3, 4], help="depths searched (comma-separated)"
@@ -472,7 +496,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-params", type=float, default=2e6, help="a params<= budget")
     parser.add_argument(
-        "--max-macs", type=float, default=6e8, help="a macs<= budget (the demo preset: 5.8e8)"
+        "--search-latency",
+        type=float,
+        default=1.15,
+        help="refuse trials slower than this times the preset before they train (one timing "
+        "each: looser than --latency-slack's paired timing)",
+    )
+    parser.add_argument(
+        "--max-macs", type=float, default=None, help="a macs<= budget (the demo preset: 5.8e8)"
     )
     parser.add_argument("--epochs", type=int, default=24, help="epochs of each final run")
     parser.add_argument("--seed", type=int, default=0, help="of the data and the search")

@@ -274,6 +274,13 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
         "most 1.05)" in paired
     )
     assert "| 0 | flexunet | 0.96x | 0.410, 0.300, 0.350 | 0.350 |" in paired.splitlines()
+    # Searched within a latency budget set from the preset's timing, and no MACs budget.
+    assert "params<=2e+06, macs<=2e+09: 2 trials" in lines[0]  # before: MACs stood in
+    report["settings"].update(search_latency=1.15, max_macs=None)
+    assert (
+        "params<=2e+06, latency_ms<=11.73 (1.15x the preset's 10.20, timed before the "
+        "search): 2 trials" in table(report).splitlines()[0]
+    )
     # The re-scored winner is named, not the search's best.
     assert "| 1 | search winner (trial 0, `flexunet`) | 0.470 | 0.500 | 2.0 |" in lines
     assert "| 0 | demo preset `flexunet_cpu_demo` | 0.400 | 0.480 | 2.0 |" in lines

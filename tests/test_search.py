@@ -119,34 +119,42 @@ def test_failed_and_over_budget_trials_are_recorded_and_the_search_goes_on(
     data_root, tmp_path, monkeypatch
 ):
     config = search_config(
-        data_root, tmp_path, architectures=["flexunet", "unet"], max_trials=6,
-        constraints=["params<=100000"],
+        data_root, tmp_path, architectures=["flexunet", "unet"], max_trials=10,
+        constraints=["params<=100000", "latency_ms<=5"],
         settings={"flexunet": {"base_filters": 32, "num_layers": 5},  # about 7.8M parameters
                   "unet": {"base_filters": 8, "num_layers": 3}},  # about 30k
     )  # fmt: skip
     measured = []
 
-    def latency_that_fails_once(model):
+    def latency_that_fails_once_then_is_slow_once(model):
         measured.append(model.name)
         if len(measured) == 1:
             raise RuntimeError("forced failure")
-        return 1.0
+        return 10.0 if len(measured) == 2 else 1.0
 
-    monkeypatch.setattr(search, "latency_ms", latency_that_fails_once)
+    monkeypatch.setattr(search, "latency_ms", latency_that_fails_once_then_is_slow_once)
     search.tune(config, out=tmp_path / "search", verbose=0)
     records = {r.trial: r for r in read_records(tmp_path / "search" / "trials")}
     by_architecture = {a: [r for r in records.values() if r.architecture == a]
                        for a in ("flexunet", "unet")}  # fmt: skip
-    assert by_architecture["flexunet"] and by_architecture["unet"], records
-    for record in by_architecture["flexunet"]:  # refused before training: no checkpoint
+    assert by_architecture["flexunet"] and len(by_architecture["unet"]) >= 3, records
+
+    def trained(record):
+        folder = tmp_path / "search" / "trials" / f"trial_{record.trial}"
+        return bool(list(folder.glob("*.weights.h5")))
+
+    for record in by_architecture["flexunet"]:  # refused before it is timed or trained
         assert record.status == "failed" and "constraint params<=100000" in record.reason
         assert record.params > 100_000 and record.latency_ms is None
-        folder = tmp_path / "search" / "trials" / f"trial_{record.trial}"
-        assert not list(folder.glob("*.weights.h5"))
-    forced = [r for r in by_architecture["unet"] if r.status == "failed"]
-    assert [r.reason for r in forced] == ["RuntimeError: forced failure"]
-    assert len(measured) == len(by_architecture["unet"])  # every unet trial trained
-    assert any(r.status == "completed" for r in by_architecture["unet"])
+        assert not trained(record)
+    unet = by_architecture["unet"]
+    assert [r.reason for r in unet[:2]] == [
+        "RuntimeError: forced failure",
+        "latency_ms 10.00 > 5 (constraint latency_ms<=5)",
+    ]
+    assert unet[1].latency_ms == 10.0 and not trained(unet[1])  # refused before training
+    assert len(measured) == len(unet)  # every unet trial was timed, flexunet's none
+    assert all(r.status == "completed" and trained(r) for r in unet[2:])
 
 
 def test_the_time_budget_stops_starting_trials_and_the_running_one(data_root, tmp_path, capsys):
@@ -166,17 +174,18 @@ def test_executions_per_trial_train_a_trial_again_and_score_their_mean(
 ):
     config = search_config(data_root, tmp_path, max_trials=1, epochs=2, executions_per_trial=2,
                            settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip
-    runs = []
+    models = []
 
-    def latency_after_each_training(model):
-        runs.append((model, max(model.history.history["val_fg_miou"])))  # held: ids stay apart
+    def latency_of_each_built_model(model):
+        models.append(model)  # held: ids stay apart
         return 1.0
 
-    monkeypatch.setattr(search, "latency_ms", latency_after_each_training)
+    monkeypatch.setattr(search, "latency_ms", latency_of_each_built_model)
     best = search.tune(config, out=tmp_path / "search", verbose=0)
     assert len(read_records(tmp_path / "search" / "trials")) == 1
-    assert len(runs) == 2 and runs[0][0] is not runs[1][0]  # two models, each trained
-    assert best["score"] == pytest.approx((runs[0][1] + runs[1][1]) / 2)
+    assert len(models) == 2 and models[0] is not models[1]  # two models, each trained
+    scores = [max(m.history.history["val_fg_miou"]) for m in models]
+    assert best["score"] == pytest.approx(sum(scores) / 2)
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ import numpy as np
 
 from flexseg.errors import FlexsegError
 
-# What a budget can be on; the first two are known once the model is built.
+# What a budget can be on; the first two are counted, the last timed (both before training).
 MEASURES = ("params", "macs", "latency_ms")
-BEFORE_TRAINING = ("params", "macs")
+COUNTED = ("params", "macs")
 
 
 @dataclass(frozen=True)

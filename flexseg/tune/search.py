@@ -3,8 +3,9 @@
 The space is `flexseg.tune.space.SearchSpace` (the architectures of [tune], their declared
 spaces, learning rate, loss, batch size). The hypermodel only chooses values: every trial is
 built, compiled and steered by the same `RunSetup` as `flexseg train` (precision, loss,
-metrics, early stopping, time limit, NaN stop), and is held to the [tune] constraints: on
-parameters and MACs before it trains, on latency once it has. A trial that fails (an invalid
+metrics, early stopping, time limit, NaN stop), and is held to the [tune] constraints before
+it trains: parameters and MACs are counted first, then the built model's latency is timed
+(weights do not change it), so an over-budget trial costs seconds. A trial that fails (an invalid
 combination, a budget, a NaN loss, out of memory) is recorded with its reason and the search
 goes on; no trial starts that would end past the time budget, and a running one stops after
 the epoch that passes it.
@@ -30,7 +31,7 @@ from flexseg.run.callbacks import TimeLimit
 from flexseg.run.setup import RunSetup
 from flexseg.runtime import speed_up_process
 from flexseg.train.fit import release_data_pipelines
-from flexseg.tune.costs import BEFORE_TRAINING, Constraint, latency_ms, model_costs
+from flexseg.tune.costs import COUNTED, Constraint, latency_ms, model_costs
 from flexseg.tune.records import TrialRecord, read_records
 from flexseg.tune.results import write_results
 from flexseg.tune.space import ARCHITECTURE, SearchSpace
@@ -59,14 +60,16 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             self.plan = space.plan(hp)
             self.trial = setup.with_model(self.plan.model, train=self.plan.train)
             self.data = self.trial.training_data()
-            model = self.trial.compiled_model(len(self.data[0]), image_size)
-            self.costs = model_costs(model)
-            self._hold_to(c for c in constraints if c.measure in BEFORE_TRAINING)
-            return model
+            return self.trial.compiled_model(len(self.data[0]), image_size)
 
         deadline: float | None = None  # time.monotonic() at which the search's budget ends
 
         def fit(self, hp, model, *args, callbacks=None, **kwargs):
+            # The budgets, before any training (KerasTuner's load_model builds without fitting).
+            self.costs = model_costs(model)
+            self._hold_to(c for c in constraints if c.measure in COUNTED)
+            self.costs["latency_ms"] = latency_ms(model)  # untrained: the same cost
+            self._hold_to(c for c in constraints if c.measure not in COUNTED)
             training, validation = self.data
             steering = self.trial.control_callbacks()
             if self.deadline is not None:  # a running trial ends with the budget too
@@ -76,8 +79,6 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             )
             if not all(math.isfinite(loss) for loss in history.history.get("loss", [])):
                 raise kt.errors.FailedTrialError("the training loss became NaN or infinite")
-            self.costs["latency_ms"] = latency_ms(model)
-            self._hold_to(c for c in constraints if c.measure not in BEFORE_TRAINING)
             return history
 
         def _hold_to(self, budgets):
