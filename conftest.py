@@ -1,5 +1,7 @@
 """Pytest set-up shared by tests/ and the docstring examples under flexseg/."""
 
+import tempfile
+
 import keras
 import pytest
 
@@ -40,3 +42,11 @@ def _restore_model_registry():
     yield
     registry._MODELS.clear()
     registry._MODELS.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _temporary_files_under_pytest(request, tmp_path_factory, monkeypatch):
+    """The docstring examples' `tempfile.mkdtemp()` folders land under pytest's own temporary
+    folder (which pytest prunes), not in the system's, where nothing would remove them."""
+    if isinstance(request.node, pytest.DoctestItem):
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("doctest")))

@@ -15,9 +15,9 @@
    The shapes are searched within the demo preset's latency: --base-filters (16, the
    preset's, and 32) and --num-layers (3 and 4 levels), batch norm kept and no dropout; a
    trial whose model times slower than --search-latency times the preset's is refused before
-   it trains. Not MACs: on this CPU a 3-level FlexUNet of 32 filters (1.6 GMACs) runs as fast
-   as the preset (0.58 GMACs), so a MACs budget refuses models that the latency goal allows.
-   --max-macs adds a MACs budget.
+   it trains. Not MACs: on this CPU a 3-level FlexUNet of 32 filters (1.59 GMACs) timed 9.0
+   ms against the preset's 8.7 (0.58 GMACs) in tune_cpu.json, so a MACs budget refuses models
+   that the latency goal allows. --max-macs adds a MACs budget.
 3. Re-scores: one trial's score on one seed is noisy (one 3-level U-Net scored 0.329 to
    0.602 over three runs), and the Pareto front keeps each configuration's luckiest run, so
    the --rescore best trials (--rescore-from trials; `front`: only the front's points) that
@@ -25,7 +25,8 @@
    --rescore-seeds; the winner has the best mean validation score over its runs. "No slower":
    the candidate and the preset timed in turn for --latency-rounds rounds, the median ratio
    at most 1 + --latency-slack (one timing each is not enough: the preset's own shape once
-   timed 7.04 against the preset's 6.7 ms). Validation only: the test split stays unseen
+   timed 7.04 against the preset's 6.7 ms); the better-scoring trials passed over as slower
+   are listed with their ratios. Validation only: the test split stays unseen
    until step 4.
 4. Trains the winner's config and the demo preset `flexunet_cpu_demo` for the same
    --epochs with each of --seeds (the data stays that of --seed), scores every run with
@@ -100,10 +101,13 @@ def best_validation(config: dict) -> float:
     return best_val_fg_miou(train(config_from_dict(config), verbose=0))
 
 
-def rescore_best(search, candidates: list, out: Path, work: Path, preset: dict, args) -> list:
+def rescore_best(
+    search, candidates: list, out: Path, work: Path, preset: dict, args
+) -> tuple[list, list]:
     """The --rescore best `candidates` (trial records) no slower than the `preset` config,
     each trained again with every --rescore-seeds seed from its config in the `search` (a
-    checked Config); best mean validation score first.
+    checked Config), best mean validation score first; and the better-scoring trials passed
+    over as slower, with their ratios.
 
     "No slower": the candidate's model and the preset's, timed in turn for --latency-rounds
     rounds, at most 1 + --latency-slack times the preset's time (median of the rounds' ratios).
@@ -111,7 +115,7 @@ def rescore_best(search, candidates: list, out: Path, work: Path, preset: dict, 
     from flexseg.tune.results import best_config
 
     done = [r for r in candidates if r.status == "completed" and r.score is not None]
-    chosen = []
+    chosen, slower = [], []
     for record in sorted(done, key=lambda r: r.score, reverse=True):
         if len(chosen) == args.rescore:
             break
@@ -119,6 +123,9 @@ def rescore_best(search, candidates: list, out: Path, work: Path, preset: dict, 
         ratio = paired_latency_ratio(config, preset, args.size, args.latency_rounds)
         if ratio <= 1 + args.latency_slack:
             chosen.append((record, config, ratio))
+        else:
+            slower.append({"trial": record.trial, "architecture": record.architecture,
+                           "score": record.score, "latency_ratio": ratio})  # fmt: skip
     rescored = []
     for record, config, ratio in chosen:
         scores = [record.score]
@@ -130,7 +137,7 @@ def rescore_best(search, candidates: list, out: Path, work: Path, preset: dict, 
                          "latency_ms": record.latency_ms, "latency_ratio": ratio,
                          "scores": scores, "mean": statistics.mean(scores),
                          "config": config})  # fmt: skip
-    return sorted(rescored, key=lambda r: r["mean"], reverse=True)
+    return sorted(rescored, key=lambda r: r["mean"], reverse=True), slower
 
 
 def preset_latency(preset: dict, size: int) -> float:
@@ -242,7 +249,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     # --rescore-from trials, the best trials as fast as the preset are re-scored, on the
     # front or not.
     candidates = front if args.rescore_from == "front" else records
-    rescored = rescore_best(checked, candidates, out, work, preset, args)
+    rescored, passed_over = rescore_best(checked, candidates, out, work, preset, args)
     rescore_minutes = (time.perf_counter() - started) / 60
     if rescored:
         winner = rescored[0]["config"]
@@ -278,6 +285,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "preset_search_latency_ms": preset_ms,
         "rescore_minutes": rescore_minutes,
         "rescored": [{k: v for k, v in r.items() if k != "config"} for r in rescored],
+        "passed_over_as_slower": passed_over,
         "winner": chosen,
         "winner_model": winner["model"],
         "runs": runs,
@@ -417,6 +425,12 @@ def rescore_lines(report: dict) -> list[str]:
         )
     if not report["rescored"]:
         lines.append("| no front point was as fast as the preset: the search's best is used ||||")
+    slower = report.get("passed_over_as_slower")  # older results do not keep it
+    if slower:
+        lines += ["", "Passed over as slower than the preset (paired median ratio): " + ", ".join(
+            f"trial {r['trial']} ({r['architecture']}, {r['score']:.3f}, "
+            f"{r['latency_ratio']:.2f}x)" for r in slower
+        ) + "."]  # fmt: skip
     return lines
 
 

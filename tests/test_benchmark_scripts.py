@@ -274,6 +274,14 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
         "most 1.05)" in paired
     )
     assert "| 0 | flexunet | 0.96x | 0.410, 0.300, 0.350 | 0.350 |" in paired.splitlines()
+    assert "Passed over" not in paired  # none recorded
+    report["passed_over_as_slower"] = [
+        {"trial": "1", "architecture": "unet", "score": 0.5, "latency_ratio": 1.123}
+    ]
+    assert (
+        "Passed over as slower than the preset (paired median ratio): trial 1 (unet, 0.500, "
+        "1.12x)." in table(report).splitlines()
+    )
     # Searched within a latency budget set from the preset's timing, and no MACs budget.
     assert "params<=2e+06, macs<=2e+09: 2 trials" in lines[0]  # before: MACs stood in
     report["settings"].update(search_latency=1.15, max_macs=None)
@@ -327,10 +335,11 @@ def test_tune_benchmark_rescores_the_best_trials_as_fast_as_the_preset(monkeypat
     args = argparse.Namespace(
         rescore=3, rescore_seeds=[1], latency_slack=0.05, size=64, latency_rounds=5
     )
-    rescored = tune.rescore_best(None, trials, tmp_path, tmp_path, "preset", args)
+    rescored, slower = tune.rescore_best(None, trials, tmp_path, tmp_path, "preset", args)
     assert [(r["trial"], r["scores"], r["latency_ratio"]) for r in rescored] == [
         ("1", [0.55, 0.6], 1.04), ("4", [0.5, 0.5], 0.9), ("0", [0.6, 0.2], 0.8)
     ]  # fmt: skip
+    assert slower == [{"trial": "2", "architecture": "unet", "score": 0.7, "latency_ratio": 1.12}]
     # Best scores first, and no timing once three are found: trial 5 is never built.
     assert [t[0] for t in timed] == ["2", "0", "1", "4"]
     assert {t[1:] for t in timed} == {("preset", 64, 5)}
