@@ -4,8 +4,8 @@ The space is the chosen architectures' own declared spaces (the architecture its
 the learning rate, the loss and the batch size, as the config's [tune] section says; the
 options below override it. Every trial trains as `flexseg train` would (precision, loss,
 metrics, callbacks) and is scored by its best validation foreground mIoU; its parameters,
-MACs and latency are measured, and --constraint budgets are held (parameters and MACs before
-training). Writes into --out (default train.run_dir/tuning): trials.csv, trials.png,
+MACs and latency are measured, and --constraint budgets are held before it trains (latency is
+timed on the built model). Writes into --out (default train.run_dir/tuning): trials.csv, trials.png,
 pareto.csv, pareto.png, best.toml (trains from any folder), best.keras and report.md. Rerun
 the same command after an interruption: finished trials are kept and the search goes on."""
 
