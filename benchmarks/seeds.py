@@ -33,6 +33,19 @@ def int_list(text: str) -> list[int]:
 seed_list = int_list  # `--seeds 0,1,2`
 
 
+def float_list(text: str) -> list[float]:
+    """`--strengths 0,0.5,1` as distinct numbers >= 0; a clear argparse error otherwise."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated numbers such as 0,0.5,1"
+        ) from None
+    if any(v < 0 for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct numbers >= 0")
+    return values
+
+
 def mean(values: list[float]) -> float:
     return sum(values) / len(values)
 

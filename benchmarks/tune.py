@@ -51,9 +51,10 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
-from benchmarks.seeds import int_list, seed_list, summarize
+from benchmarks.seeds import float_list, int_list, seed_list, summarize
 
 ARCHITECTURES = "flexunet,unet,attention_unet"
+RECIPE = ("learning_rate", "loss", "batch_size", "class_weight_correction")  # a trial's [train]
 
 
 def recipe(root: Path, run_dir: Path, epochs: int, seed: int) -> dict:
@@ -235,6 +236,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             for name in args.architectures.split(",")
         },
     }
+    if args.class_weight_corrections:  # inference-only, so the same latency
+        search["tune"]["class_weight_correction"] = args.class_weight_corrections
     out = work / "search"
     started = time.perf_counter()
     checked = config_from_dict(search)
@@ -288,6 +291,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "passed_over_as_slower": passed_over,
         "winner": chosen,
         "winner_model": winner["model"],
+        "winner_train": {key: config_from_dict(winner).train[key] for key in RECIPE},
+        "preset_train": {key: config_from_dict(preset).train[key] for key in RECIPE},
         "runs": runs,
         "test_gap": summarize(gaps),
         "costs": compare_costs(last, args.latency_rounds),
@@ -333,6 +338,7 @@ def table(report: dict) -> str:
     seeds = ", ".join(str(seed) for seed in settings["seeds"])
     lines += [
         "",
+        *recipe_lines(report),
         f"Then both trained {settings['epochs']} epochs with each seed ({seeds}) and scored "
         "by flexseg's evaluator on the held-out test split:",
         "",
@@ -385,6 +391,22 @@ def table(report: dict) -> str:
         f"({min(ratios):.2f}-{max(ratios):.2f}x over the rounds).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def recipe_lines(report: dict) -> list[str]:
+    """The winner's [train] values and the preset's (results before them: none)."""
+    if "winner_train" not in report:
+        return []
+
+    def text(values: dict) -> str:
+        return ", ".join(f"{key} {values[key]:g}" if isinstance(values[key], int | float)
+                         else f"{key} {values[key]}" for key in RECIPE)  # fmt: skip
+
+    return [
+        f"The winner trains with {text(report['winner_train'])}; the preset with "
+        f"{text(report['preset_train'])}.",
+        "",
+    ]
 
 
 def rescore_lines(report: dict) -> list[str]:
@@ -440,7 +462,13 @@ def shapes_text(settings: dict) -> str:
         return ""
     widths = "/".join(str(w) for w in settings["base_filters"])
     depths = "/".join(str(n) for n in settings["num_layers"])
-    return f"{widths} base filters, {depths} levels, "
+    corrections = settings.get("class_weight_corrections")
+    searched = (
+        f"class-weight corrections {'/'.join(f'{t:g}' for t in corrections)}, "
+        if corrections
+        else ""
+    )
+    return f"{widths} base filters, {depths} levels, {searched}"
 
 
 def budgets_text(report: dict) -> str:
@@ -501,6 +529,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--num-layers", type=int_list, default=[3, 4], help="depths searched (comma-separated)"
+    )
+    parser.add_argument(
+        "--class-weight-corrections",
+        type=float_list,
+        default=None,
+        help="train.class_weight_correction values searched, e.g. 0,0.5,1 (default: none, "
+        "as in the committed results)",
     )
     parser.add_argument(
         "--latency-slack",

@@ -294,6 +294,20 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
     assert "| 0 | demo preset `flexunet_cpu_demo` | 0.400 | 0.480 | 2.0 |" in lines
     assert "| search winner (trial 0, `flexunet`) | 502,086 | 0.50 | 9.8 (9.0-11.0) |" in lines
     assert "| demo preset `flexunet_cpu_demo` | 484,934 | 0.48 | 7.1 (7.0-8.0) |" in lines
+    # Searched with class-weight corrections: named in the search, the recipes compared.
+    assert "corrections" not in lines[0] and "The winner trains with" not in "\n".join(lines)
+    report["settings"]["class_weight_corrections"] = [0.0, 0.5]
+    report["winner_train"] = {"learning_rate": 0.004, "loss": "focal+dice", "batch_size": 4,
+                              "class_weight_correction": 0.5}  # fmt: skip
+    report["preset_train"] = {"learning_rate": 0.003, "loss": "cce+dice", "batch_size": 4,
+                              "class_weight_correction": 0}  # fmt: skip
+    corrected = table(report).splitlines()
+    assert "3/4 levels, class-weight corrections 0/0.5, params<=2e+06" in corrected[0]
+    assert (
+        "The winner trains with learning_rate 0.004, loss focal+dice, batch_size 4, "
+        "class_weight_correction 0.5; the preset with learning_rate 0.003, loss cce+dice, "
+        "batch_size 4, class_weight_correction 0." in corrected
+    )
     # Two seeds' gaps +0.04 and 0: mean +0.02, standard error 0.02, t(1) = 12.71.
     assert lines[-1] == (
         "Winner minus preset, test miou_foreground: mean +0.020 (standard error 0.020, "
@@ -471,3 +485,32 @@ def test_small_maps_benchmark_smoke(tmp_path):
     assert all(r["xla_gradient_ms"] > 0 and r["matrix_forward_ms"] > 0 for r in rows)
     assert "| 2x2 | 8 |" in out_md.read_text()
     assert small_maps.flexunet_levels()[-1] == (2, 2048)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the script's logic is backend-independent (checked once, on tensorflow); the "
+    "correction itself is tested on every backend in tests/test_training.py",
+)
+def test_class_weight_correction_benchmark_smoke(tmp_path):
+    from benchmarks import class_weight_correction as bench
+
+    out_json, out_md = tmp_path / "correction.json", tmp_path / "correction.md"
+    assert bench.main(["--smoke", f"--json={out_json}", f"--markdown={out_md}"]) == 0
+    report = json.loads(out_json.read_text())
+    assert [r["seed"] for r in report["runs"]] == [0, 1]
+    chosen = report["chosen"]
+    assert report["mean_valid"][str(chosen)] == max(report["mean_valid"].values())
+    gaps = [
+        r["test"][str(chosen)]["miou_foreground"] - r["test"]["0.0"]["miou_foreground"]
+        for r in report["runs"]
+    ]
+    assert report["test_gap"]["values"] == pytest.approx(gaps)
+    assert len(report["latency_ms"]["none"]) == len(report["latency_ms"]["chosen"]) == 2
+    table = out_md.read_text()
+    assert "| mean |" in table and f"Chosen: t={chosen}" in table
+    redrawn = tmp_path / "again.md"
+    assert bench.main([f"--redraw={out_json}", f"--markdown={redrawn}"]) == 0
+    assert redrawn.read_text() == table
+    with pytest.raises(SystemExit):
+        bench.main(["--strengths=0.5,1"])  # no 0: nothing to compare with

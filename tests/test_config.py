@@ -262,6 +262,15 @@ def minimal_with(sections: dict) -> dict:
         ({"data": {"mask_format": "index", "off_palette": "nearest"}},
          r"off_palette = \"nearest\" applies to color masks only"),
         ({"data": {"scale": "unit"}}, r"divides them by 255 again \(model\.input_normalize"),
+        ({"train": {"class_weight_correction": 1}},
+         r"train\.class_weight_correction is set but data\.class_weights is not"),
+        ({"tune": {"class_weight_correction": [0, 0.5]}},
+         r"tune\.class_weight_correction is set but data\.class_weights is not"),
+        ({"train": {"class_weight_correction": 0.5}, "data": {"class_weights": [0, 1, 1, 1, 1, 1]}},
+         r"divides by data\.class_weights, which must then all be positive"),
+        ({"tune": {"class_weight_correction": [-0.5]}, "data": {"class_weights": [1] * 6}},
+         r"tune\.class_weight_correction: expected a number >= 0"),
+        ({"train": {"class_weight_correction": -1}}, r"class_weight_correction"),
     ],
 )  # fmt: skip
 def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sections, message):
@@ -280,6 +289,8 @@ def test_keys_that_cannot_work_together_are_refused_when_the_config_loads(sectio
         {"model": {"input_normalize": False}, "data": {"scale": "unit"}},
         {"data": {"mask_format": "index"}},
         {"data": {"class_weights": {"scratch_head": 3}}},
+        {"data": {"class_weights": {"scratch_head": 3}}, "train": {"class_weight_correction": 1}},
+        {"data": {"class_weights": [1] * 6}, "tune": {"class_weight_correction": [0, 0.5]}},
     ],
 )
 def test_the_same_keys_load_when_they_agree(sections):

@@ -1,5 +1,6 @@
 """Shared layers: PixelConv2DTranspose computes what Keras's Conv2DTranspose computes; the
-window attention keeps windows (and shifted windows) apart; the fixed filter filters."""
+window attention keeps windows (and shifted windows) apart; the fixed filter filters; the
+inference class factors rescale probabilities at inference only."""
 
 import keras
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from flexseg.models.parts.layers import (
     FixedDepthwiseFilter,
+    InferenceClassFactors,
     PatchExpanding,
     PatchMerging,
     PixelConv2DTranspose,
@@ -108,3 +110,28 @@ def test_patch_merging_and_expanding_shapes_and_macs():
     expand2, expand4 = PatchExpanding(2), PatchExpanding(4)
     assert tuple(expand2(images).shape) == (2, 16, 16, 3)
     assert tuple(expand4(images).shape) == (2, 32, 32, 6)
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_inference_class_factors_rescale_probabilities_at_inference_only(axis):
+    size = (2, 4, 5, 3) if axis == -1 else (2, 3, 4, 5)  # the classes on `axis`
+    logits = np.random.default_rng(0).normal(size=size).astype("float32")
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=axis))
+    factors = [1.0, 0.5, 0.1]
+    layer = InferenceClassFactors(factors, axis=axis)
+    shape = [1, 1, 1, 1]
+    shape[axis] = 3
+    expected = probabilities * np.reshape(factors, shape)
+    expected /= expected.sum(axis=axis, keepdims=True)
+    corrected = keras.ops.convert_to_numpy(layer(probabilities))
+    np.testing.assert_allclose(corrected, expected, rtol=1e-5)
+    trained = keras.ops.convert_to_numpy(layer(probabilities, training=True))
+    np.testing.assert_array_equal(trained, probabilities)
+    again = InferenceClassFactors.from_config(layer.get_config())
+    assert again.factors == factors and again.axis == axis and not again.weights
+
+
+@pytest.mark.parametrize("factors", [[], [1.0, 0.0], [1.0, -2.0], [1.0, float("inf")]])
+def test_inference_class_factors_must_be_positive(factors):
+    with pytest.raises(ValueError, match="factors must be positive numbers"):
+        InferenceClassFactors(factors)

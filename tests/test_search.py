@@ -188,6 +188,32 @@ def test_executions_per_trial_train_a_trial_again_and_score_their_mean(
     assert best["score"] == pytest.approx(sum(scores) / 2)
 
 
+def test_the_class_weight_correction_is_searched_when_listed_and_written_to_best_toml(tmp_path):
+    config = config_from_dict({
+        "model": {"name": "flexunet"},
+        "data": {"root": "d", "palette": "mvtec_screw", "class_weights": [1, 30, 30, 30, 30, 30]},
+        "train": {"class_weight_correction": 0.25},
+        "tune": {"class_weight_correction": [0.0, 0.5, 1.0]},
+    })  # fmt: skip
+    space = SearchSpace(config, image_size=(64, 64))
+    hp = keras_tuner.HyperParameters()
+    space.plan(hp)
+    hp.values["class_weight_correction"] = 0.5
+    plan = space.plan(hp)
+    assert plan.train["class_weight_correction"] == 0.5
+    record = TrialRecord("0", "completed", architecture="flexunet", model=plan.model,
+                         train=plan.train, score=0.5)  # fmt: skip
+    path = tmp_path / "best.toml"
+    path.write_text(dumps(best_config(config, record, tmp_path)))
+    loaded = load_config(path)
+    assert loaded.train["class_weight_correction"] == 0.5
+    factors = RunSetup(loaded).build_model((64, 64)).get_config()["inference_class_factors"]
+    assert factors == pytest.approx([1.0] + [30**-0.5] * 5)
+    unlisted = config.replaced(tune={**config.tune, "class_weight_correction": []})
+    plan = SearchSpace(unlisted, image_size=(64, 64)).plan(keras_tuner.HyperParameters())
+    assert "class_weight_correction" not in plan.train  # train's 0.25 stays
+
+
 @pytest.mark.parametrize(
     ("tune", "message"),
     [

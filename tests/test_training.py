@@ -21,6 +21,7 @@ from flexseg.data.pairs import find_pairs
 from flexseg.data.synthetic import write_dataset
 from flexseg.errors import FlexsegError
 from flexseg.run.losses import get_loss
+from flexseg.run.setup import RunSetup
 from flexseg.train import train
 
 
@@ -91,6 +92,37 @@ def test_same_seed_same_history(data_root, tmp_path):
     for a, b in zip(first, second, strict=True):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+
+
+def test_class_weight_correction_changes_inference_only(data_root, tmp_path):
+    weights = [1.0, 20.0, 20.0, 20.0, 20.0, 10.0]
+
+    def weighted(run_dir, **settings):
+        config = run_config(data_root, run_dir).to_dict()
+        config["data"]["class_weights"] = weights
+        config["train"].update(settings)
+        return config_from_dict(config)
+
+    plain = weighted(tmp_path / "plain")
+    corrected = weighted(tmp_path / "corrected", class_weight_correction=1.0)
+    first = train(plain, verbose=0)["epochs"]
+    second = train(corrected, verbose=0)["epochs"]
+    for a, b in zip(first, second, strict=True):  # the same training
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    model = keras.models.load_model(tmp_path / "corrected" / "best.keras", compile=False)
+    assert model.get_layer("inference_factors").factors == [1 / w for w in weights]
+    uncorrected = RunSetup(plain).build_model((32, 32))
+    uncorrected.set_weights(model.get_weights())
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    expected = uncorrected.predict(images, verbose=0) / np.asarray(weights)
+    expected /= expected.sum(-1, keepdims=True)
+    np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    # The config's correction applies to a checkpoint trained with another: chosen afterwards.
+    undone = RunSetup(plain).trained_model(tmp_path / "corrected" / "best.keras")
+    assert "inference_factors" not in [layer.name for layer in undone.layers]
+    np.testing.assert_allclose(
+        undone.predict(images, verbose=0), uncorrected.predict(images, verbose=0), rtol=1e-5
+    )
 
 
 def test_weight_decay_is_never_silently_ignored(data_root, tmp_path):

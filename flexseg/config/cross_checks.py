@@ -27,6 +27,7 @@ def check_across_keys(sections: dict[str, dict[str, Any]], palette: Palette, sou
         _distribution(sections["train"]),
         _infer(sections["infer"]),
         _data(sections["data"], sections["model"], palette),
+        _correction(sections["train"], sections["tune"], sections["data"], palette),
     )
     for problem in problems:
         if problem:
@@ -59,6 +60,30 @@ def _train(train: dict) -> str | None:
 
 
 PROCESS_KEYS = ("coordinator", "num_processes", "process_id")
+
+
+def _correction(train: dict, tune: dict, data: dict, palette: Palette) -> str | None:
+    """A class-weight correction needs positive class weights to correct for."""
+    searched = tune["class_weight_correction"]
+    searched = searched if isinstance(searched, list) else [searched]
+    key = "train" if train["class_weight_correction"] else "tune"
+    if not any([train["class_weight_correction"], *searched]):
+        return None
+    if data["class_weights"] is None:
+        return (
+            f"{key}.class_weight_correction is set but data.class_weights is not: there is no "
+            "weighting to correct. Set data.class_weights, or remove the correction."
+        )
+    try:
+        weights = palette.weights(data["class_weights"])
+    except FlexsegError:
+        return None  # _data names the problem
+    if not all(isinstance(w, int | float) and w > 0 for w in weights):
+        return (
+            f"{key}.class_weight_correction divides by data.class_weights, which must then "
+            f"all be positive; got {weights}."
+        )
+    return None
 
 
 def _distribution(train: dict) -> str | None:

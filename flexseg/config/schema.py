@@ -80,6 +80,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "clipvalue": Key(NUMBER, None, "gradient clipping by value", minimum=0, nullable=True),
         "clipnorm": Key(NUMBER, None, "gradient clipping by norm", minimum=0, nullable=True),
         "loss": Key(STR, "cce", "cce, dice, focal, tversky, or sums like cce+dice"),
+        "class_weight_correction": Key(
+            NUMBER,
+            0,
+            "at inference, probabilities divided by data.class_weights ** this (0: off, 1: the "
+            "weighting undone); a weighted loss over-predicts the weighted classes",
+            minimum=0,
+        ),
         "patience": Key(INT, 10, "early stopping patience in epochs (0: off)", minimum=0),
         "reduce_lr_patience": Key(INT, 4, "epochs without improvement (0: off)", minimum=0),
         "reduce_lr_factor": Key(NUMBER, 0.5, "", minimum=0, maximum=1),
@@ -161,6 +168,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "loss": Key(STR + LIST, SEARCHED_LOSSES, "losses to choose from, or one"),
         "batch_size": Key(INT + LIST, [], "batch sizes to choose from (default: train's)"),
+        "class_weight_correction": Key(
+            NUMBER + LIST, [], "class-weight corrections to choose from (default: train's)"
+        ),
         "settings": Key(
             TABLE, {}, "per architecture, a search setting fixed (a value) or narrowed (a list)"
         ),

@@ -1,10 +1,12 @@
 """The checks of a config's [tune] section that its schema cannot express: registered
-architectures, constraint syntax, learning-rate range, loss names, batch sizes, and the
-per-architecture [tune.settings] tables. They run when the config loads, before any trial.
+architectures, constraint syntax, learning-rate range, loss names, batch sizes, class-weight
+corrections, and the per-architecture [tune.settings] tables. They run when the config loads,
+before any trial.
 
 Example:
     >>> check_search_section({"architectures": ["unet"], "constraints": ["macs<=5e9"],
     ...     "learning_rate": [1e-4, 1e-2], "loss": "cce", "batch_size": [2, 4],
+    ...     "class_weight_correction": [0, 0.5],
     ...     "settings": {"unet": {"num_layers": 4}}}, "flexunet", "run.toml")
 """
 
@@ -50,6 +52,14 @@ def check_search_section(tune: dict[str, Any], model_name: str, source: str) -> 
     sizes = tune["batch_size"] if isinstance(tune["batch_size"], list) else [tune["batch_size"]]
     if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in sizes):
         fail("batch_size", f"expected a batch size or a list of them (>= 1); got {sizes!r}.")
+    corrections = tune["class_weight_correction"]
+    corrections = corrections if isinstance(corrections, list) else [corrections]
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) and c >= 0
+               for c in corrections):  # fmt: skip
+        fail(
+            "class_weight_correction",
+            f"expected a number >= 0 or a list of them (0: no correction); got {corrections!r}.",
+        )
     for name, table in tune["settings"].items():
         if name not in architectures:
             fail(

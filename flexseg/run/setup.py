@@ -34,6 +34,7 @@ from flexseg.data.check import check_dataset
 from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.errors import FlexsegError
 from flexseg.metrics.training import training_metrics
+from flexseg.models.parts.base import INFERENCE_FACTORS, SegmentationModel
 from flexseg.run.callbacks import EpochChangeInference, EpochLogs, Forwarding, TimeLimit
 from flexseg.run.distribution import Distribution
 from flexseg.run.losses import get_loss
@@ -130,7 +131,8 @@ class RunSetup:
     def build_model(self, image_size: tuple[int, int]) -> keras.Model:
         """The config's [model] for images of `image_size`, built under the run's precision
         (layers keep the policy they were built with; the global policy is restored) and in
-        the distribution's scope."""
+        the distribution's scope; with train.class_weight_correction, its probabilities are
+        divided by data.class_weights ** that at inference (`inference_class_factors`)."""
         config = self.config
         settings = config.model_settings()
         settings.setdefault("num_classes", self.palette.num_classes)
@@ -141,6 +143,8 @@ class RunSetup:
                 f"the data ({shape}: data.image_size and data.channels); drop model.input_shape."
             )
         settings["input_shape"] = shape
+        if self.inference_factors():
+            settings[INFERENCE_FACTORS] = self.inference_factors()
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.precision)
         try:
@@ -148,6 +152,15 @@ class RunSetup:
                 return self.distribution.prepare(flexseg.build(config.model["name"], **settings))
         finally:
             keras.config.set_dtype_policy(previous)
+
+    def inference_factors(self) -> list[float] | None:
+        """data.class_weights ** -train.class_weight_correction: what the model's probabilities
+        are multiplied by at inference; None without a correction."""
+        strength = self.config.train["class_weight_correction"]
+        if not strength:
+            return None
+        weights = self.palette.weights(self.config.data["class_weights"])
+        return [weight**-strength for weight in weights]
 
     def compile(self, model: keras.Model, steps_per_epoch: int) -> keras.Model:
         """Compile with the config's optimizer, loss and metrics; returns the model.
@@ -258,7 +271,9 @@ class RunSetup:
         return Path(path) if path else self.config.run_dir / "best.keras"
 
     def trained_model(self, checkpoint: str | Path | None = None) -> keras.Model:
-        """The run's best.keras (or `checkpoint`), checked against the palette's classes."""
+        """The run's best.keras (or `checkpoint`), checked against the palette's classes, with
+        the config's class-weight correction (a checkpoint trained with another one gets this
+        one: it has no weights, so a correction can be chosen after training)."""
         path = self.checkpoint(checkpoint)
         if not path.is_file():
             raise FlexsegError(
@@ -267,8 +282,25 @@ class RunSetup:
             )
         model = keras.models.load_model(path, compile=False)
         self.palette.check_num_classes(model.output_shape[-1])
+        model = self._with_inference_factors(model, path)
         speed_up(model)
         return model
+
+    def _with_inference_factors(self, model: keras.Model, path: Path) -> keras.Model:
+        """`model` rebuilt with this config's inference factors, its weights kept."""
+        settings = model.get_config()
+        factors = self.inference_factors()
+        if settings.get(INFERENCE_FACTORS) == factors:
+            return model
+        if not isinstance(model, SegmentationModel):
+            raise FlexsegError(
+                f"{path}: train.class_weight_correction needs a flexseg architecture's model "
+                f"(this is a {type(model).__name__}); set it to 0 for this checkpoint."
+            )
+        settings.pop(INFERENCE_FACTORS, None)
+        rebuilt = type(model).from_config({**settings, INFERENCE_FACTORS: factors})
+        rebuilt.set_weights(model.get_weights())
+        return rebuilt
 
     def with_model(self, model: Mapping[str, Any], **sections: Mapping[str, Any]) -> RunSetup:
         """The setup of this config with another [model] and some keys of other sections

@@ -70,6 +70,9 @@ class SearchSpace:
             "loss": _choose(hp, "loss", self.tune["loss"]),
             "batch_size": _choose(hp, "batch_size", batch_sizes),
         }
+        corrections = self.tune["class_weight_correction"]
+        if corrections not in ([], None):  # otherwise train's value stays
+            train["class_weight_correction"] = _choose(hp, "class_weight_correction", corrections)
         return TrialPlan(architecture, self._model_section(architecture, settings), train)
 
     def _model_section(self, architecture: str, settings: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,10 @@ from flexseg.errors import SettingsError
 from flexseg.models.parts import checks
 from flexseg.suggest import known_settings
 
+# Every architecture's optional setting: per-class factors its probabilities are multiplied
+# by at inference (set by `flexseg train` from train.class_weight_correction).
+INFERENCE_FACTORS = "inference_class_factors"
+
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
 
@@ -246,6 +250,9 @@ class SegmentationModel(keras.Model):
         num_classes: output classes, background included.
         input_shape: (height, width, channels); None: any size, 3 channels.
         name: the model's name (default: the architecture's).
+        inference_class_factors: per-class factors the probabilities are multiplied by (and
+            summed to 1 again) at inference only; `flexseg train` sets them from
+            train.class_weight_correction. None: none.
         **settings: the architecture's settings (see its `defaults`); any other key is an
             error naming the closest ones.
     """
@@ -262,9 +269,11 @@ class SegmentationModel(keras.Model):
         num_classes: int,
         input_shape: Sequence[int | None] | None = None,
         name: str | None = None,
+        inference_class_factors: Sequence[float] | None = None,
         **settings: Any,
     ):
         trainable = settings.pop("trainable", True)  # part of every Keras config
+        factors = inference_class_factors
         known_settings(self.architecture, settings, list(self.defaults))
         given = {"num_classes": num_classes, "input_shape": input_shape}
         given.update({**self.defaults, **settings})
@@ -276,6 +285,8 @@ class SegmentationModel(keras.Model):
             else inputs
         )
         outputs = self.graph(x, s)
+        if factors is not None:
+            outputs = _inference_factors(outputs, factors, s)
         super().__init__(
             inputs=inputs, outputs=outputs, name=name or self.architecture, trainable=trainable
         )
@@ -283,6 +294,8 @@ class SegmentationModel(keras.Model):
             key: None if key in self.read_from_files else _plain(value)
             for key, value in s.given.items()
         }
+        if factors is not None:
+            self.settings[INFERENCE_FACTORS] = [float(f) for f in factors]
         self.num_classes = s.num_classes
         self.image_shape = tuple(s.input_shape)
         self.data_format = s.data_format
@@ -314,6 +327,23 @@ class SegmentationModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _inference_factors(probabilities, factors: Sequence[float], s: CommonSettings):
+    """`probabilities` multiplied by per-class `factors` at inference (InferenceClassFactors)."""
+    from flexseg.models.parts.layers import InferenceClassFactors
+
+    if s.num_classes == 1 or len(factors) != s.num_classes:
+        raise SettingsError(
+            f"{s.model}: {INFERENCE_FACTORS} needs one factor per class of a softmax head "
+            f"({s.num_classes} classes); got {list(factors)!r}."
+        )
+    try:
+        return InferenceClassFactors(factors, axis=s.channel_axis, name="inference_factors")(
+            probabilities
+        )
+    except ValueError as error:
+        raise SettingsError(f"{s.model}: {INFERENCE_FACTORS}: {error}") from None
 
 
 def _plain(value: Any) -> Any:

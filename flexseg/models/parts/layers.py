@@ -90,6 +90,52 @@ class FixedDepthwiseFilter(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="flexseg")
+class InferenceClassFactors(keras.layers.Layer):
+    """Class probabilities multiplied by per-class `factors` and summed to 1 again, at
+    inference only; training sees them unchanged.
+
+    A loss that weighs class k by w_k trains a model whose probabilities lean toward
+    w_k * p(k | pixel): the weighted classes are over-predicted. Factors w_k ** -t undo part
+    (t < 1) or all (t = 1) of that lean at inference (post-hoc logit adjustment, Menon et al.,
+    ICLR 2021), while training keeps the weighted loss that finds rare classes.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = InferenceClassFactors([1.0, 0.25])
+        >>> p = np.array([[[[0.6, 0.4]]]], "float32")
+        >>> np.round(keras.ops.convert_to_numpy(layer(p)).astype("float64"), 3).tolist()
+        [[[[0.857, 0.143]]]]
+        >>> keras.ops.convert_to_numpy(layer(p, training=True)).tolist() == p.tolist()
+        True
+    """
+
+    def __init__(self, factors, axis: int = -1, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.factors = [float(f) for f in factors]
+        self.axis = axis
+        if not self.factors or not all(np.isfinite(f) and f > 0 for f in self.factors):
+            raise ValueError(
+                f"{self.name}: factors must be positive numbers, one per class; got {factors!r}."
+            )
+
+    def call(self, inputs, training=False):
+        if training:
+            return inputs
+        shape = [1] * len(inputs.shape)
+        shape[self.axis] = len(self.factors)
+        factors = ops.reshape(ops.convert_to_tensor(self.factors, dtype=inputs.dtype), shape)
+        scaled = inputs * factors
+        return scaled / ops.sum(scaled, axis=self.axis, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "factors": self.factors, "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package="flexseg")
 class SpreadTo(keras.layers.Layer):
     """[reference (B, H, W, C), features (B, 1, 1, F)] -> features repeated over H x W."""
 
