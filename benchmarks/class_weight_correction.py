@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
-from benchmarks.seeds import float_list, seed_list, summarize
+from benchmarks.seeds import float_list, seed_list, spread_text, summarize
 from benchmarks.tune import recipe, timed_in_turn
 
 OUTPUTS = ("json", "markdown", "redraw")  # options that are not settings of the run
@@ -162,15 +162,7 @@ def table(report: dict) -> str:
             cells = " | ".join(_score(test["iou"][c]) for c in classes)
             lines.append(f"| {r['seed']} | {t} | {test['miou_foreground']:.3f} | {cells} |")
     gap = report["test_gap"]
-    if gap["interval_95"] is None:
-        spread = "one seed: no interval"
-    else:
-        low, high = gap["interval_95"]
-        found = "a difference" if gap["difference_detected"] else "no difference"
-        spread = (
-            f"standard error {gap['standard_error']:.3f}, 95% interval [{low:+.3f}, {high:+.3f}] "
-            f"over {len(gap['values'])} seeds: {found} detected"
-        )
+    spread = spread_text(gap)
     times = report["latency_ms"]
     ratios = [c / n for c, n in zip(times["chosen"], times["none"], strict=True)]
     lines += [

@@ -19,15 +19,7 @@ import argparse
 
 def int_list(text: str) -> list[int]:
     """`--widths 8,16` as distinct integers; a clear argparse error otherwise."""
-    try:
-        values = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected comma-separated integers such as 0,1,2"
-        ) from None
-    if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"{text!r}: a value is repeated")
-    return values
+    return _distinct(text, int, "integers such as 0,1,2")
 
 
 seed_list = int_list  # `--seeds 0,1,2`
@@ -35,14 +27,20 @@ seed_list = int_list  # `--seeds 0,1,2`
 
 def float_list(text: str) -> list[float]:
     """`--strengths 0,0.5,1` as distinct numbers >= 0; a clear argparse error otherwise."""
+    values = _distinct(text, float, "numbers such as 0,0.5,1")
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers >= 0")
+    return values
+
+
+def _distinct(text: str, convert, kind: str) -> list:
+    """Comma-separated values of one kind, none repeated."""
     try:
-        values = [float(part) for part in text.split(",")]
+        values = [convert(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected comma-separated numbers such as 0,0.5,1"
-        ) from None
-    if any(v < 0 for v in values) or len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct numbers >= 0")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated {kind}") from None
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: a value is repeated")
     return values
 
 
@@ -73,3 +71,16 @@ def summarize(values: list[float]) -> dict:
         "interval_95": interval,
         "difference_detected": interval is not None and not interval[0] <= 0 <= interval[1],
     }
+
+
+def spread_text(summary: dict) -> str:
+    """A `summarize` result's spread in words: its standard error and 95% interval over the
+    seeds, and whether a difference is detected."""
+    if summary["interval_95"] is None:
+        return "one seed: no interval"
+    low, high = summary["interval_95"]
+    found = "a difference" if summary["difference_detected"] else "no difference"
+    return (
+        f"standard error {summary['standard_error']:.3f}, 95% interval [{low:+.3f}, {high:+.3f}] "
+        f"over {len(summary['values'])} seeds: {found} detected"
+    )

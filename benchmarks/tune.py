@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
-from benchmarks.seeds import float_list, int_list, seed_list, summarize
+from benchmarks.seeds import float_list, int_list, seed_list, spread_text, summarize
 
 ARCHITECTURES = "flexunet,unet,attention_unet"
 RECIPE = ("learning_rate", "loss", "batch_size", "class_weight_correction")  # a trial's [train]
@@ -375,15 +375,7 @@ def table(report: dict) -> str:
             f"| {statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f}) |"
         )
     gap, ratios = report["test_gap"], costs["latency_ratio"]
-    if gap["interval_95"] is None:
-        spread = "one seed: no interval"
-    else:
-        low, high = gap["interval_95"]
-        found = "a difference" if gap["difference_detected"] else "no difference"
-        spread = (
-            f"standard error {gap['standard_error']:.3f}, 95% interval [{low:+.3f}, {high:+.3f}] "
-            f"over {len(gap['values'])} seeds: {found} detected"
-        )
+    spread = spread_text(gap)
     lines += [
         "",
         f"Winner minus preset, test miou_foreground: mean {gap['mean']:+.3f} ({spread}). "

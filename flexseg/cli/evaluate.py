@@ -18,6 +18,7 @@ from flexseg.cli import common
 DESCRIPTION = __doc__
 EPILOG = """examples:
   flexseg evaluate run.toml
+  flexseg evaluate run.toml --set eval.split=valid --set train.class_weight_correction=0.5
   flexseg evaluate --pred-dir PRED --gt-dir GT --palette mvtec_screw --json OUT.json"""
 FOLDER_OPTIONS = ("pred_dir", "gt_dir", "palette", "json")
 
