@@ -48,15 +48,17 @@ def skip_unless_installed(fmt: str, batch: int | None = None) -> None:
         pytest.skip(str(error))
 
 
-def write_run(folder, model, scale="raw"):
-    """A run folder: model.keras and a config.toml naming its classes."""
+def write_run(folder, model, scale="raw", data="", train=""):
+    """A run folder: model.keras and a config.toml naming its classes (with `data` and
+    `train` lines added to their sections)."""
     folder.mkdir(parents=True, exist_ok=True)
     classes = "".join(
         f'[[data.palette]]\nid = {i}\nname = "{CLASSES[i]}"\ncolor = {COLORS[i]}\n'
         for i in range(model.num_classes)
     )
     (folder / "config.toml").write_text(
-        f'[model]\nname = "{model.architecture}"\n[data]\nroot = "."\nscale = "{scale}"\n{classes}'
+        f'[model]\nname = "{model.architecture}"\n[data]\nroot = "."\nscale = "{scale}"\n'
+        f"{data}{classes}[train]\n{train}"
     )
     model.save(folder / "model.keras")
     return folder / "model.keras"
@@ -167,6 +169,29 @@ def test_zoo_models_with_attention_and_an_applications_backbone_export(tmp_path,
 
 
 @skip_on_jax
+@pytest.mark.parametrize("correction", [0.0, 1.0])
+def test_the_export_divides_by_the_class_weights_as_the_config_says(
+    flexunet_run, tmp_path, correction
+):
+    skip_unless_installed("onnx")
+    weights = [1.0, 8.0, 8.0, 8.0, 8.0, 4.0]
+    model = flexunet_run[0]
+    trained_with = model.with_inference_factors([1 / w for w in weights])  # t = 1 in training
+    checkpoint = write_run(
+        tmp_path / "run", trained_with, data=f"class_weights = {weights}\n",
+        train=f"class_weight_correction = {correction}\n",
+    )  # fmt: skip
+    export_model(checkpoint, "onnx", tmp_path / "out")
+    factors = [w**-correction for w in weights] if correction else None
+    expected = model.with_inference_factors(factors)
+    assert_same_predictions(expected, tmp_path / "out")
+    if correction:
+        assert_same_predictions(trained_with, tmp_path / "out")
+    else:  # the config's correction wins over the checkpoint's: here, none
+        with pytest.raises(AssertionError):
+            assert_same_predictions(trained_with, tmp_path / "out")
+
+
 def test_a_static_batch_with_the_argmax_returns_uint8_labels(flexunet_run, tmp_path):
     skip_unless_installed("onnx", batch=2)
     model, checkpoint = flexunet_run

@@ -15,7 +15,11 @@ on_tensorflow = pytest.mark.skipif(
 )
 
 
-def _trained(optimizer, fused: bool = False, steps: int = 4):
+def _trained(optimizer, fused: bool = False, steps: int = 2):
+    """The tiny model after `steps` training steps, and each step's loss. Two steps: from the
+    third on, TensorFlow's own path does not repeat itself on a busy CPU without oneDNN (one
+    CI run gave 1.1379 and another 1.1378 for the same third loss), while the first two
+    agree to 1e-6."""
     keras.utils.set_random_seed(0)
     # A 32x32 input reaches 4x4 maps (16 pixels) at the tiny model's bottom.
     model = flexseg.build("flexunet_tiny", input_shape=(32, 32, 3), dropout_rate=0.0)
@@ -53,7 +57,7 @@ def test_fused_adam_computes_keras_update(make_optimizer):
     for keras_values, fused_values in zip(_state(keras_model), _state(fused_model), strict=True):
         for expected, got in zip(keras_values, fused_values, strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)
-    assert fused_model.optimizer.iterations.numpy() == 4
+    assert fused_model.optimizer.iterations.numpy() == 2
 
 
 @on_tensorflow

@@ -36,6 +36,7 @@ from flexseg.export.runtimes import load_exported
 from flexseg.export.sidecar import write_sidecar
 from flexseg.export.source import resolve_source
 from flexseg.outputs import staged_folder
+from flexseg.run.setup import RunSetup
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def export_model(
     if batch is not None and batch < 1:
         raise FlexsegError(f"--batch {batch}: expected a positive number or 'dynamic'.")
     run_config, checkpoint = resolve_source(source, config, checkpoint, overrides)
-    model = load_flexseg_model(checkpoint)
+    factors = RunSetup(run_config).inference_factors()  # the config's class-weight correction
+    model = load_flexseg_model(checkpoint).with_inference_factors(factors)
     palette = run_config.palette()
     palette.check_num_classes(model.num_classes)
     reference = deployable_model(model, input_size)  # checks the size before any conversion
@@ -100,7 +102,7 @@ def export_model(
             request = {
                 "checkpoint": str(Path(checkpoint).resolve()), "format": fmt_spec.name,
                 "path": str(path), "input_size": list(size), "batch": batch,
-                "include_argmax": include_argmax, "opset": opset,
+                "include_argmax": include_argmax, "opset": opset, "inference_factors": factors,
             }  # fmt: skip
             export_in_subprocess(request, by, staging)
         seconds = time.perf_counter() - started

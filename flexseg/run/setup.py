@@ -143,8 +143,9 @@ class RunSetup:
                 f"the data ({shape}: data.image_size and data.channels); drop model.input_shape."
             )
         settings["input_shape"] = shape
-        if self.inference_factors():
-            settings[INFERENCE_FACTORS] = self.inference_factors()
+        factors = self.inference_factors()
+        if factors:
+            settings[INFERENCE_FACTORS] = factors
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.precision)
         try:
@@ -287,20 +288,16 @@ class RunSetup:
         return model
 
     def _with_inference_factors(self, model: keras.Model, path: Path) -> keras.Model:
-        """`model` rebuilt with this config's inference factors, its weights kept."""
-        settings = model.get_config()
+        """`model` with this config's inference factors, its weights kept."""
         factors = self.inference_factors()
-        if settings.get(INFERENCE_FACTORS) == factors:
-            return model
-        if not isinstance(model, SegmentationModel):
+        if isinstance(model, SegmentationModel):
+            return model.with_inference_factors(factors)
+        if factors:
             raise FlexsegError(
                 f"{path}: train.class_weight_correction needs a flexseg architecture's model "
                 f"(this is a {type(model).__name__}); set it to 0 for this checkpoint."
             )
-        settings.pop(INFERENCE_FACTORS, None)
-        rebuilt = type(model).from_config({**settings, INFERENCE_FACTORS: factors})
-        rebuilt.set_weights(model.get_weights())
-        return rebuilt
+        return model
 
     def with_model(self, model: Mapping[str, Any], **sections: Mapping[str, Any]) -> RunSetup:
         """The setup of this config with another [model] and some keys of other sections

@@ -321,6 +321,17 @@ class SegmentationModel(keras.Model):
         self.size_rule.check(*spatial, model=self.name)
         return super().call(inputs, training=training, mask=mask)
 
+    def with_inference_factors(self, factors: Sequence[float] | None) -> SegmentationModel:
+        """This model with `factors` as its inference_class_factors (None: none) and its
+        weights: itself when it has them already (the factors have no weights)."""
+        config = self.get_config()
+        wanted = None if factors is None else [float(f) for f in factors]
+        if config.get(INFERENCE_FACTORS) == wanted:
+            return self
+        rebuilt = type(self).from_config({**config, INFERENCE_FACTORS: wanted})
+        rebuilt.set_weights(self.get_weights())
+        return rebuilt
+
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, **self.settings}
 
