@@ -7,9 +7,9 @@
     python -m benchmarks.class_weight_correction --redraw RESULT.json --markdown RESULT.md
 
 The demo weighs each defect class 30 times the background in its cross-entropy, so that a
-rare class is found at all; the trained model then over-predicts defects (on validation, as
-many background pixels called a defect as defect pixels found). The correction divides the
-probabilities by the class weights raised to a strength t at inference only.
+rare class is found at all, and the trained model's probabilities lean toward the defects
+by the same factor. The correction divides the probabilities by the class weights raised to
+a strength t at inference only.
 
 1. Writes the demo's synthetic dataset (--count images of --size, seed --seed).
 2. Trains the demo preset `flexunet_cpu_demo` with the demo's recipe for --epochs with each of
@@ -50,7 +50,7 @@ def strength_list(text: str) -> list[float]:
 
 
 def corrected(config: dict, strength: float):
-    """The run of `config`'s trained model with the correction `strength` (it has no weights:
+    """`config`'s trained model with the correction `strength` (it has no weights:
     `RunSetup.trained_model` gives the checkpoint the config's correction)."""
     from flexseg.config import config_from_dict
     from flexseg.run.setup import RunSetup
