@@ -35,10 +35,13 @@ JAX_CACHE ?= $(CURDIR)/.cache/jax
 # FLEXSEG_TEST_CACHE lets the three backend runs share the cross-backend workers' outputs.
 TEST_CACHE ?= $(CURDIR)/.cache/tests
 # XLA_FLAGS: tests run tiny models, so XLA compiles without its expensive optimizations
-# (39 distinct weight initializers on JAX: 50 s -> 11 s on this CPU); benchmarks do not.
+# (39 distinct weight initializers on JAX: 50 s -> 11 s on this CPU) and with its older CPU
+# code generator, which compiles faster (efficient_unet_tiny's model checks on JAX, cold
+# cache, AVX2 AMD EPYC: 53 s -> 34 s); benchmarks do neither.
 TEST_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
 	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 FLEXSEG_TEST_CACHE=$(TEST_CACHE) \
-	XLA_FLAGS="--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+	XLA_FLAGS="--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true \
+	--xla_cpu_use_fusion_emitters=false"
 # Two test processes (pytest-xdist), one per CI core; a file's tests stay in one process, and
 # files are handed out slowest first (conftest.py: SLOWEST_FILES); the ten slowest tests are
 # listed, to see where CI time goes.

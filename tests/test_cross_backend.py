@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import flexseg
+from tests.model_checks import predict
 
 WORKER = Path(__file__).with_name("backend_worker.py")
 HERE = keras.backend.backend()
@@ -33,7 +34,8 @@ def _fingerprint() -> str:
             if path.is_file() and path.suffix in (".py", ".toml"):
                 digest.update(path.relative_to(ROOT).as_posix().encode())
                 digest.update(path.read_bytes())
-    digest.update(WORKER.read_bytes())
+    for script in (WORKER, WORKER.with_name("model_checks.py")):
+        digest.update(script.read_bytes())
     for package in ("keras", "tensorflow", "jax", "torch", "numpy", "h5py"):
         digest.update(f"{package}={importlib.metadata.version(package)}".encode())
     return digest.hexdigest()[:16]
@@ -74,9 +76,9 @@ def test_weights_load_across_backends(saved_elsewhere, architecture):
     model = flexseg.build(f"{architecture}_tiny")
     images = np.load(saved_elsewhere / f"{architecture}.images.npy")
     theirs = np.load(saved_elsewhere / f"{architecture}.npy")
-    gap_before = np.abs(keras.ops.convert_to_numpy(model(images)) - theirs).max()
+    gap_before = np.abs(predict(model, images) - theirs).max()
     model.load_weights(saved_elsewhere / f"{architecture}.weights.h5")
-    gap_after = np.abs(keras.ops.convert_to_numpy(model(images)) - theirs).max()
+    gap_after = np.abs(predict(model, images) - theirs).max()
     # Some fresh models predict nearly uniform probabilities, so "close" alone proves little:
     # loading must also shrink the gap to the other backend's predictions at least tenfold.
     assert gap_before > 1e-5, "fresh weights already predict the same: weak comparison"
