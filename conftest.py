@@ -1,5 +1,6 @@
 """Pytest set-up shared by tests/ and the docstring examples under flexseg/."""
 
+import gc
 import tempfile
 
 import keras
@@ -28,6 +29,17 @@ SLOWEST_FILES = (
 def pytest_collection_modifyitems(items):
     rank = {path: position for position, path in enumerate(SLOWEST_FILES)}
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
+def pytest_collection_finish(session):
+    """Once every test module is imported (TensorFlow, JAX and torch among them), their
+    objects move to a generation that garbage collection no longer scans. Keras's
+    clear_session, KerasTuner and flexseg's training collect garbage at every model or trial,
+    and each full collection spent about 0.3 s walking those objects: seven training and
+    search tests on JAX took 106-116 s without this, 89 s with it. Objects made afterwards,
+    by the tests, are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_report_header(config):
