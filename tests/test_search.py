@@ -157,6 +157,26 @@ def test_failed_and_over_budget_trials_are_recorded_and_the_search_goes_on(
     assert all(r.status == "completed" and trained(r) for r in unet[2:])
 
 
+def test_a_mixed_precision_search_times_its_models_in_float32_as_infer_runs_them(
+    data_root, tmp_path, monkeypatch
+):
+    small = {"flexunet": {"base_filters": 8, "num_layers": 3}}
+    config = search_config(data_root, tmp_path, max_trials=1, settings=small).to_dict()
+    config["train"]["precision"] = "mixed_bfloat16"
+    as_inferred = search.inference_model
+    seen = []
+
+    def recording(model):
+        timed = as_inferred(model)
+        seen.append([m.get_layer("enc0_conv1").compute_dtype for m in (model, timed)])
+        return timed
+
+    monkeypatch.setattr(search, "inference_model", recording)
+    search.tune(config_from_dict(config), out=tmp_path / "search", verbose=0)
+    assert seen == [["bfloat16", "float32"]]  # trains in bfloat16, timed in float32
+    assert read_records(tmp_path / "search" / "trials")[0].latency_ms > 0
+
+
 def test_the_time_budget_stops_starting_trials_and_the_running_one(data_root, tmp_path, capsys):
     config = search_config(data_root, tmp_path, max_trials=5, time_budget=0.0001, epochs=3,
                            settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip

@@ -98,7 +98,8 @@ def test_class_weight_correction_changes_inference_only(data_root, tmp_path):
     weights = [1.0, 20.0, 20.0, 20.0, 20.0, 10.0]
 
     def weighted(run_dir, **settings):
-        config = run_config(data_root, run_dir).to_dict()
+        # float32: the checkpoint is compared loaded as is (a .keras file keeps no policy)
+        config = run_config(data_root, run_dir, precision="float32").to_dict()
         config["data"]["class_weights"] = weights
         config["train"].update(settings)
         return config_from_dict(config)
@@ -333,6 +334,13 @@ def test_mixed_precision_trains_in_bfloat16_and_leaves_the_global_policy(
     assert {layer.variable_dtype for layer in convolutions} == {"float32"}
     assert built[0].output.dtype == "float32"  # probabilities stay float32
     assert keras.config.dtype_policy().name == "float32"
+    # Evaluated and run in float32, even where the global policy is another.
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        trained = RunSetup(config).trained_model()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert trained.get_layer("enc0_conv1").compute_dtype == "float32"
 
 
 def test_precision_auto_is_the_default_and_resolves_per_backend(

@@ -30,7 +30,7 @@ import keras
 
 from flexseg.errors import FlexsegError
 from flexseg.export.formats import get_format
-from flexseg.models.parts.base import SegmentationModel
+from flexseg.models.parts.base import SegmentationModel, dtype_policy_scope
 
 INPUT_NAME = "image"
 
@@ -76,9 +76,7 @@ def deployable_model(
             f"{model.name} takes any input size; choose one to export with --input-size H W."
         )
     shape = (height, width, model.image_shape[2])
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
+    with dtype_policy_scope("float32"):
         rebuilt = type(model).from_config({**model.get_config(), "input_shape": shape})
         rebuilt.set_weights(model.get_weights())
         if not include_argmax:
@@ -88,8 +86,6 @@ def deployable_model(
         indices = keras.ops.top_k(rebuilt.output, k=1)[1][..., 0]
         labels = keras.ops.cast(indices, "uint8")
         return keras.Model(rebuilt.input, labels, name=f"{rebuilt.name}_labels")
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def export_file(

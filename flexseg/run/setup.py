@@ -34,7 +34,7 @@ from flexseg.data.check import check_dataset
 from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.errors import FlexsegError
 from flexseg.metrics.training import training_metrics
-from flexseg.models.parts.base import INFERENCE_FACTORS, SegmentationModel
+from flexseg.models.parts.base import INFERENCE_FACTORS, SegmentationModel, dtype_policy_scope
 from flexseg.run.callbacks import EpochChangeInference, EpochLogs, Forwarding, TimeLimit
 from flexseg.run.distribution import Distribution
 from flexseg.run.losses import get_loss
@@ -43,6 +43,9 @@ from flexseg.run.speedups import speed_up
 from flexseg.runtime import fit_callbacks, resolve_precision
 
 BACKUP = "backup"  # the folder of Keras's BackupAndRestore inside a run folder
+# What a trained model runs in, whatever train.precision it trained in: evaluate, infer and
+# export run it so, and the search times it so (a .keras file keeps no dtype policy anyway).
+INFERENCE_PRECISION = "float32"
 
 
 class RunSetup:
@@ -146,13 +149,8 @@ class RunSetup:
         factors = self.inference_factors()
         if factors:
             settings[INFERENCE_FACTORS] = factors
-        previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(self.precision)
-        try:
-            with self.distribution.scope():
-                return self.distribution.prepare(flexseg.build(config.model["name"], **settings))
-        finally:
-            keras.config.set_dtype_policy(previous)
+        with dtype_policy_scope(self.precision), self.distribution.scope():
+            return self.distribution.prepare(flexseg.build(config.model["name"], **settings))
 
     def inference_factors(self) -> list[float] | None:
         """data.class_weights ** -train.class_weight_correction: what the model's probabilities
@@ -274,7 +272,8 @@ class RunSetup:
     def trained_model(self, checkpoint: str | Path | None = None) -> keras.Model:
         """The run's best.keras (or `checkpoint`), checked against the palette's classes, with
         the config's class-weight correction (a checkpoint trained with another one gets this
-        one: it has no weights, so a correction can be chosen after training)."""
+        one: it has no weights, so a correction can be chosen after training), in float32
+        (INFERENCE_PRECISION) whatever precision it trained in."""
         path = self.checkpoint(checkpoint)
         if not path.is_file():
             raise FlexsegError(
@@ -288,10 +287,11 @@ class RunSetup:
         return model
 
     def _with_inference_factors(self, model: keras.Model, path: Path) -> keras.Model:
-        """`model` with this config's inference factors, its weights kept."""
+        """`model` with this config's inference factors, in INFERENCE_PRECISION, its weights
+        kept."""
         factors = self.inference_factors()
         if isinstance(model, SegmentationModel):
-            return model.with_inference_factors(factors)
+            return model.with_inference_factors(factors, INFERENCE_PRECISION)
         if factors:
             raise FlexsegError(
                 f"{path}: train.class_weight_correction needs a flexseg architecture's model "
@@ -304,3 +304,24 @@ class RunSetup:
         replaced: a tuning trial's `with_model({"name": "unet", ...}, train={...})`."""
         config = self.config.with_model(dict(model)).replaced(**sections)
         return RunSetup(config, self.distribution)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """`model` as `flexseg evaluate` and `infer` run it once trained: a flexseg model built in
+    mixed precision is rebuilt in float32 (INFERENCE_PRECISION) with its weights and inference
+    factors; with the backend's speed-ups. What the search times (untrained: the same cost).
+
+    Example:
+        >>> import flexseg
+        >>> from flexseg.models.parts.base import dtype_policy_scope
+        >>> with dtype_policy_scope("mixed_bfloat16"):
+        ...     model = flexseg.build("unet", num_classes=2, input_shape=(32, 32, 1),
+        ...                           base_filters=4, num_layers=3)
+        >>> model.dtype_policy.name, inference_model(model).dtype_policy.name
+        ('mixed_bfloat16', 'float32')
+    """
+    if isinstance(model, SegmentationModel):
+        factors = model.get_config().get(INFERENCE_FACTORS)
+        model = model.with_inference_factors(factors, INFERENCE_PRECISION)
+    speed_up(model)
+    return model

@@ -28,7 +28,7 @@ from flexseg.config import Config, ConfigError
 from flexseg.errors import FlexsegError
 from flexseg.outputs import write_text_atomically
 from flexseg.run.callbacks import TimeLimit
-from flexseg.run.setup import RunSetup
+from flexseg.run.setup import RunSetup, inference_model
 from flexseg.runtime import speed_up_process
 from flexseg.train.fit import release_data_pipelines
 from flexseg.tune.costs import COUNTED, Constraint, latency_ms, model_costs
@@ -68,7 +68,8 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             # The budgets, before any training (KerasTuner's load_model builds without fitting).
             self.costs = model_costs(model)
             self._hold_to(c for c in constraints if c.measure in COUNTED)
-            self.costs["latency_ms"] = latency_ms(model)  # untrained: the same cost
+            # Timed as evaluate and infer run it (float32); untrained: the same cost.
+            self.costs["latency_ms"] = latency_ms(inference_model(model))
             self._hold_to(c for c in constraints if c.measure not in COUNTED)
             training, validation = self.data
             steering = self.trial.control_callbacks()

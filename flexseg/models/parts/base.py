@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -321,14 +322,31 @@ class SegmentationModel(keras.Model):
         self.size_rule.check(*spatial, model=self.name)
         return super().call(inputs, training=training, mask=mask)
 
-    def with_inference_factors(self, factors: Sequence[float] | None) -> SegmentationModel:
+    def with_inference_factors(
+        self, factors: Sequence[float] | None, dtype_policy: str | None = None
+    ) -> SegmentationModel:
         """This model with `factors` as its inference_class_factors (None: none) and its
-        weights: itself when it has them already (the factors have no weights)."""
+        weights, built under `dtype_policy` (default: its own): itself when it has both
+        already (the factors have no weights).
+
+        A `.keras` file does not keep the policy a model was built under (its config is its
+        settings): a model trained in mixed_bfloat16 loads in float32.
+
+        Example:
+            >>> import flexseg
+            >>> model = flexseg.build("unet", num_classes=2, input_shape=(32, 32, 1),
+            ...                       base_filters=4, num_layers=3)
+            >>> mixed = model.with_inference_factors(None, "mixed_bfloat16")
+            >>> mixed.dtype_policy.name, mixed.with_inference_factors([1, 0.5]).dtype_policy.name
+            ('mixed_bfloat16', 'mixed_bfloat16')
+        """
         config = self.get_config()
         wanted = None if factors is None else [float(f) for f in factors]
-        if config.get(INFERENCE_FACTORS) == wanted:
+        policy = dtype_policy or self.dtype_policy.name
+        if config.get(INFERENCE_FACTORS) == wanted and policy == self.dtype_policy.name:
             return self
-        rebuilt = type(self).from_config({**config, INFERENCE_FACTORS: wanted})
+        with dtype_policy_scope(policy):
+            rebuilt = type(self).from_config({**config, INFERENCE_FACTORS: wanted})
         rebuilt.set_weights(self.get_weights())
         return rebuilt
 
@@ -338,6 +356,26 @@ class SegmentationModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+@contextmanager
+def dtype_policy_scope(policy: str) -> Iterator[None]:
+    """Keras's global dtype policy set to `policy` within the block, then restored: layers
+    keep the policy they were built under.
+
+    Example:
+        >>> import keras
+        >>> with dtype_policy_scope("mixed_bfloat16"):
+        ...     inside = keras.layers.Dense(2).dtype_policy.name
+        >>> inside, keras.config.dtype_policy().name
+        ('mixed_bfloat16', 'float32')
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _inference_factors(probabilities, factors: Sequence[float], s: CommonSettings):
