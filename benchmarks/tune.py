@@ -31,7 +31,9 @@
 4. Trains the winner's config and the demo preset `flexunet_cpu_demo` for the same
    --epochs with each of --seeds (the data stays that of --seed), scores every run with
    flexseg's evaluator on the held-out test split, and reports the winner-minus-preset gap
-   per seed with its mean and 95% interval.
+   per seed with its mean and 95% interval. Where the winner has a class-weight correction
+   (inference only), the preset's checkpoints are scored with it too, and that gap reported:
+   what the winner gains beyond the correction.
 5. Times both models the way the search does, alternately for --latency-rounds rounds, so
    both see the same state of the machine; the ratio is taken round by round.
 
@@ -73,8 +75,10 @@ def best_val_fg_miou(history: dict) -> float:
     return max(e.get("val_fg_miou") or 0.0 for e in history["epochs"])
 
 
-def train_and_score(config: dict) -> dict:
-    """Train, then score the best checkpoint on the held-out test split."""
+def train_and_score(config: dict, also_corrected: float = 0.0) -> dict:
+    """Train, then score the best checkpoint on the held-out test split; with
+    `also_corrected` > 0, score the same checkpoint again with that
+    train.class_weight_correction (inference only: no second training)."""
     from flexseg.config import config_from_dict
     from flexseg.evaluate.trained import evaluate_run
     from flexseg.train import train
@@ -84,7 +88,7 @@ def train_and_score(config: dict) -> dict:
     history = train(checked, verbose=0)
     seconds = time.perf_counter() - started
     scores = evaluate_run(checked)
-    return {
+    result = {
         "seed": checked.train["seed"],
         "epochs": len(history["epochs"]),
         "train_seconds": seconds,
@@ -92,6 +96,12 @@ def train_and_score(config: dict) -> dict:
         "test_miou_foreground": scores["miou_foreground"],
         "test_iou": dict(zip(scores["classes"], scores["iou"], strict=True)),
     }
+    if also_corrected:
+        again = copy.deepcopy(config)
+        again["train"]["class_weight_correction"] = also_corrected
+        corrected = evaluate_run(config_from_dict(again))["miou_foreground"]
+        result["test_miou_foreground_corrected"] = corrected
+    return result
 
 
 def best_validation(config: dict) -> float:
@@ -143,11 +153,17 @@ def rescore_best(
 
 def preset_latency(preset: dict, size: int) -> float:
     """The demo preset's ms/image as the search times a trial (weights do not matter)."""
-    from flexseg.config import config_from_dict
-    from flexseg.run.setup import RunSetup
     from flexseg.tune.costs import latency_ms
 
-    return latency_ms(RunSetup(config_from_dict(preset)).build_model((size, size)))
+    return latency_ms(untrained_for_inference(preset, size))
+
+
+def untrained_for_inference(config: dict, size: int):
+    """`config`'s model as evaluate and infer run it (float32), untrained: the same cost."""
+    from flexseg.config import config_from_dict
+    from flexseg.run.setup import RunSetup, inference_model
+
+    return inference_model(RunSetup(config_from_dict(config)).build_model((size, size)))
 
 
 def timed_in_turn(models: dict, rounds: int) -> dict[str, list[float]]:
@@ -165,11 +181,8 @@ def timed_in_turn(models: dict, rounds: int) -> dict[str, list[float]]:
 def paired_latency_ratio(config: dict, preset: dict, size: int, rounds: int) -> float:
     """The median over `rounds` of `config`'s ms/image over the `preset`'s, the two untrained
     models timed in turn in each round (weights do not change the cost)."""
-    from flexseg.config import config_from_dict
-    from flexseg.run.setup import RunSetup
-
     pair = {"candidate": config, "preset": preset}
-    models = {k: RunSetup(config_from_dict(c)).build_model((size, size)) for k, c in pair.items()}
+    models = {k: untrained_for_inference(c, size) for k, c in pair.items()}
     timings = timed_in_turn(models, rounds)
     return statistics.median(
         c / p for c, p in zip(timings["candidate"], timings["preset"], strict=True)
@@ -260,6 +273,9 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     else:  # no front point as fast as the preset: the search's best
         winner = load_config(out / "best.toml").to_dict()
         chosen = {"trial": best["trial"], "architecture": best["architecture"]}
+    # The correction is inference-only: the preset's checkpoints are also scored with the
+    # winner's, so that the gain it brings is not credited to the winner's shape.
+    correction = config_from_dict(winner).train["class_weight_correction"]
     runs: dict[str, list[dict]] = {"winner": [], "demo_preset": []}
     last: dict[str, dict] = {}
     for seed in args.seeds:
@@ -267,12 +283,10 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             config = copy.deepcopy(config)
             run_dir = str(work / f"{key}_{seed}")
             config["train"].update(epochs=args.epochs, seed=seed, run_dir=run_dir)
-            runs[key].append(train_and_score(config))
+            also = correction if key == "demo_preset" else 0.0
+            runs[key].append(train_and_score(config, also_corrected=also))
             last[key] = config
-    gaps = [
-        w["test_miou_foreground"] - p["test_miou_foreground"]
-        for w, p in zip(runs["winner"], runs["demo_preset"], strict=True)
-    ]
+    gaps = seed_gaps(runs, "test_miou_foreground")
     return {
         "command": "python -m benchmarks.tune " + " ".join(sys.argv[1:]),
         "machine": describe_machine(),
@@ -295,8 +309,27 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "preset_train": {key: config_from_dict(preset).train[key] for key in RECIPE},
         "runs": runs,
         "test_gap": summarize(gaps),
+        **same_correction_gap(runs, correction),
         "costs": compare_costs(last, args.latency_rounds),
     }
+
+
+def seed_gaps(runs: dict[str, list[dict]], preset_score: str) -> list[float]:
+    """Winner minus preset, seed by seed: the winner's test fg mIoU against the preset's
+    `preset_score`."""
+    return [
+        w["test_miou_foreground"] - p[preset_score]
+        for w, p in zip(runs["winner"], runs["demo_preset"], strict=True)
+    ]
+
+
+def same_correction_gap(runs: dict[str, list[dict]], correction: float) -> dict:
+    """The winner against the preset scored with the winner's class-weight correction, where
+    the winner has one (no keys where it has none)."""
+    if not correction:
+        return {}
+    gaps = seed_gaps(runs, "test_miou_foreground_corrected")
+    return {"preset_correction": correction, "test_gap_same_correction": summarize(gaps)}
 
 
 def replot(report: dict, plot: Path) -> None:
@@ -381,8 +414,27 @@ def table(report: dict) -> str:
         f"Winner minus preset, test miou_foreground: mean {gap['mean']:+.3f} ({spread}). "
         f"Winner's ms/image over the preset's: {statistics.median(ratios):.2f}x median "
         f"({min(ratios):.2f}-{max(ratios):.2f}x over the rounds).",
+        *same_correction_lines(report),
     ]
     return "\n".join(lines) + "\n"
+
+
+def same_correction_lines(report: dict) -> list[str]:
+    """The winner against the preset's checkpoints scored with the winner's class-weight
+    correction (results without a correction: none)."""
+    if "test_gap_same_correction" not in report:
+        return []
+    scores = ", ".join(
+        f"{r['test_miou_foreground_corrected']:.3f}" for r in report["runs"]["demo_preset"]
+    )
+    gap = report["test_gap_same_correction"]
+    return [
+        "",
+        f"The preset's checkpoints scored again with the winner's class-weight correction "
+        f"{report['preset_correction']:g} (inference only, no new training): test "
+        f"miou_foreground {scores} by seed. Winner minus them: mean {gap['mean']:+.3f} "
+        f"({spread_text(gap)}).",
+    ]
 
 
 def recipe_lines(report: dict) -> list[str]:

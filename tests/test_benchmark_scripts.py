@@ -314,6 +314,22 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
         "95% interval [-0.234, +0.274] over 2 seeds: no difference detected). "
         "Winner's ms/image over the preset's: 1.38x median (1.27-1.40x over the rounds)."
     )
+    # The preset's checkpoints also scored with the winner's correction: that gap too.
+    from benchmarks.tune import same_correction_gap
+
+    report["runs"]["demo_preset"][0]["test_miou_foreground_corrected"] = 0.51
+    report["runs"]["demo_preset"][1]["test_miou_foreground_corrected"] = 0.53
+    assert same_correction_gap(report["runs"], 0.0) == {}
+    report.update(same_correction_gap(report["runs"], 0.5))
+    assert report["test_gap_same_correction"]["values"] == pytest.approx([0.01, -0.03])
+    # Gaps +0.01 and -0.03: mean -0.01, standard error 0.02.
+    assert table(report).splitlines()[-2:] == [
+        "",
+        "The preset's checkpoints scored again with the winner's class-weight correction 0.5 "
+        "(inference only, no new training): test miou_foreground 0.510, 0.530 by seed. Winner "
+        "minus them: mean -0.010 (standard error 0.020, 95% interval [-0.264, +0.244] over 2 "
+        "seeds: no difference detected).",
+    ]
 
 
 def test_tune_benchmark_rescores_the_best_trials_as_fast_as_the_preset(monkeypatch, tmp_path):
