@@ -17,7 +17,9 @@
    trial whose model times slower than --search-latency times the preset's is refused before
    it trains. Not MACs: on this CPU a 3-level FlexUNet of 32 filters (1.59 GMACs) timed 9.0
    ms against the preset's 8.7 (0.58 GMACs) in tune_cpu.json, so a MACs budget refuses models
-   that the latency goal allows. --max-macs adds a MACs budget.
+   that the latency goal allows. --max-macs adds a MACs budget. With --start-from-preset,
+   trial 0 is the preset itself (tune.start_from_config), so the search sees the shape it is
+   to beat.
 3. Re-scores: one trial's score on one seed is noisy (one 3-level U-Net scored 0.329 to
    0.602 over three runs), and the Pareto front keeps each configuration's luckiest run, so
    the --rescore best trials (--rescore-from trials; `front`: only the front's points) that
@@ -251,6 +253,10 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     }
     if args.class_weight_corrections:  # inference-only, so the same latency
         search["tune"]["class_weight_correction"] = args.class_weight_corrections
+    if args.start_from_preset:  # trial 0: the preset's shape and recipe, the first correction
+        search["tune"]["start_from_config"] = True
+        if args.class_weight_corrections:
+            search["train"]["class_weight_correction"] = args.class_weight_corrections[0]
     out = work / "search"
     started = time.perf_counter()
     checked = config_from_dict(search)
@@ -358,6 +364,9 @@ def table(report: dict) -> str:
         "| trial | status | architecture | val fg mIoU | parameters | ms/image | front | reason |",
         "|---|---|---|---:|---:|---:|---|---|",
     ]
+    if settings.get("start_from_preset"):
+        lines[0] += (" Trial 0 was the preset's own shape and recipe (--start-from-preset; "
+                     "tune.start_from_config).")  # fmt: skip
     for t in trials:
         score = "" if t["score"] is None else f"{t['score']:.3f}"
         params = "" if t["params"] is None else f"{t['params']:,}"
@@ -608,6 +617,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=7,
         help="rounds of timing a candidate with the preset, and the two final models",
+    )
+    parser.add_argument(
+        "--start-from-preset",
+        action="store_true",
+        help="make trial 0 the preset's own shape and recipe (with the first of "
+        "--class-weight-corrections): tune.start_from_config",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny, to test every step")
     parser.add_argument("--json", type=Path)

@@ -273,12 +273,13 @@ def test_command_line_options_are_tune_overrides_and_the_old_names_still_work():
     args = parser.parse_args(["run.toml", "--trials", "7", "--algorithm", "bayesian",
                               "--architectures", "unet,flexunet", "--constraint",
                               "macs<=5e9", "--time-budget", "30",
-                              "--executions-per-trial", "3"])  # fmt: skip
+                              "--executions-per-trial", "3", "--start-from-config"])  # fmt: skip
     assert tune_overrides(args) == [
         'tune.architectures=["unet", "flexunet"]', 'tune.tuner="bayesian"',
         "tune.max_trials=7", "tune.executions_per_trial=3", "tune.time_budget=30.0",
-        'tune.constraints=["macs<=5e9"]',
+        'tune.constraints=["macs<=5e9"]', "tune.start_from_config=true",
     ]  # fmt: skip
+    assert "start_from_config" not in " ".join(tune_overrides(parser.parse_args(["r.toml"])))
 
 
 records = st.builds(

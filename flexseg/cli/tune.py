@@ -23,6 +23,7 @@ DESCRIPTION = __doc__
 EPILOG = """examples:
   flexseg tune run.toml --architectures flexunet,unet,attention_unet --max-trials 12 --epochs 5
   flexseg tune run.toml --constraint params<=2e6 --constraint latency_ms<=50 --time-budget 30
+  flexseg tune run.toml --start-from-config --max-trials 12   # trial 0: the config's own model
   flexseg train runs/default/tuning/best.toml"""
 
 
@@ -50,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="MEASURE<=N",
         help="a budget on params, macs or latency_ms, e.g. params<=2e6 (repeatable)",
     )
+    option(
+        "--start-from-config",
+        action="store_const",
+        const=True,
+        help="make the first trial the config's own model and training: the baseline to beat",
+    )
     option("--out", type=Path, help="default: train.run_dir/tuning")
     common.add_verbose_argument(parser)
 
@@ -65,6 +72,7 @@ def tune_overrides(args: argparse.Namespace) -> list[str]:
         "time_budget": args.time_budget,
         "objective": args.objective,
         "constraints": args.constraints,
+        "start_from_config": args.start_from_config,
     }
     return [f"tune.{key}={toml_value(value)}" for key, value in values.items() if value is not None]
 

@@ -162,6 +162,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
             nullable=True,
         ),
         "objective": Key(STR, "val_fg_miou", "", choices=tuple(OBJECTIVES)),
+        "start_from_config": Key(
+            BOOL, False, "first trial: the config's own model and training, the baseline"
+        ),
         "constraints": Key(LIST, [], "e.g. ['params<=2e6', 'macs<=5e9', 'latency_ms<=50']"),
         "learning_rate": Key(
             NUMBER + LIST, [1e-4, 1e-2], "[low, high] searched on a log scale, or one value"

@@ -1,7 +1,7 @@
 """The checks of a config's [tune] section that its schema cannot express: registered
-architectures, constraint syntax, learning-rate range, loss names, batch sizes, class-weight
-corrections, and the per-architecture [tune.settings] tables. They run when the config loads,
-before any trial.
+architectures (the config's own among them to start from it), constraint syntax,
+learning-rate range, loss names, batch sizes, class-weight corrections, and the
+per-architecture [tune.settings] tables. They run when the config loads, before any trial.
 
 Example:
     >>> check_search_section({"architectures": ["unet"], "constraints": ["macs<=5e9"],
@@ -30,6 +30,14 @@ def check_search_section(tune: dict[str, Any], model_name: str, source: str) -> 
     for name in architectures:
         if not isinstance(name, str) or name not in list_models():
             fail("architectures", f"{name!r} is not a registered architecture ({_known()}).")
+    own = architecture_of(model_name)[0].name
+    if tune.get("start_from_config") and own not in architectures:
+        fail(
+            "start_from_config",
+            f"the config's model is a {own}, which the search does not include "
+            f"({', '.join(architectures)}); add it to tune.architectures or set "
+            "tune.start_from_config = false.",
+        )
     for text in tune["constraints"]:
         try:
             Constraint.parse(text)

@@ -19,6 +19,7 @@ def write_report(
     best: TrialRecord,
     best_model,
     stopped: bool,
+    baseline: TrialRecord | None = None,
 ) -> None:
     from flexseg.evaluate.trained import score_split
     from flexseg.run.setup import RunSetup
@@ -38,6 +39,8 @@ def write_report(
         f"- Best: trial {best.trial}, `{best.architecture}`, {objective} {best.score:.4f}, "
         f"{best.params:,} parameters, {best.latency_ms:.1f} ms per image.",
     ]
+    if baseline is not None:
+        lines.append(_baseline_line(baseline, best, objective))
     if stopped:
         lines.append(
             f"- The time budget ({config.tune['time_budget']:g} min) ended the search: no "
@@ -67,6 +70,19 @@ def write_report(
         "",
     ]
     write_text_atomically(out / "report.md", "\n".join(lines))
+
+
+def _baseline_line(baseline: TrialRecord, best: TrialRecord, objective: str) -> str:
+    """What the config's own model and training scored, as trial `baseline.trial`."""
+    start = f"- The search started from the config's own model and training: trial {baseline.trial}"
+    if baseline.score is None:
+        return f"{start}, which failed ({baseline.reason})."
+    gain = best.score - baseline.score
+    return (
+        f"{start}, {objective} {baseline.score:.4f}, {baseline.params:,} parameters, "
+        f"{baseline.latency_ms:.1f} ms per image; the best is {gain:+.4f} from it "
+        "(one training each: compare with a few seeds before trusting a small gap)."
+    )
 
 
 def _table(records: list[TrialRecord], objective: str) -> list[str]:

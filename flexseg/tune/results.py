@@ -67,8 +67,10 @@ def write_results(
     best: TrialRecord,
     best_model,
     stopped: bool = False,
+    baseline: TrialRecord | None = None,
 ) -> None:
-    """Every output of a finished search (see the module docstring)."""
+    """Every output of a finished search (see the module docstring); `baseline`: the trial
+    of the config's own model and training, where the search started from it."""
     objective = config.tune["objective"]
     maximize = OBJECTIVES[objective] == "max"
     front = pareto_front(records, maximize)
@@ -88,7 +90,7 @@ def write_results(
     saving.replace(out / "best.keras")
     from flexseg.tune.report import write_report
 
-    write_report(config, out, records, front, best, best_model, stopped)
+    write_report(config, out, records, front, best, best_model, stopped, baseline)
 
 
 def trials_table(records: list[TrialRecord], objective: str) -> str:

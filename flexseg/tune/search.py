@@ -8,7 +8,8 @@ it trains: parameters and MACs are counted first, then the built model's latency
 (weights do not change it), so an over-budget trial costs seconds. A trial that fails (an invalid
 combination, a budget, a NaN loss, out of memory) is recorded with its reason and the search
 goes on; no trial starts that would end past the time budget, and a running one stops after
-the epoch that passes it.
+the epoch that passes it. With tune.start_from_config, the first trial is the config's own
+model and training (`flexseg.tune.first_trial`).
 
 Example (a tiny search):
     python -m flexseg.tune run.toml --architectures flexunet,unet --max-trials 4 --epochs 3
@@ -32,6 +33,7 @@ from flexseg.run.setup import RunSetup, inference_model
 from flexseg.runtime import speed_up_process
 from flexseg.train.fit import release_data_pipelines
 from flexseg.tune.costs import COUNTED, Constraint, latency_ms, model_costs
+from flexseg.tune.first_trial import config_values, start_with, started_from
 from flexseg.tune.records import TrialRecord, read_records
 from flexseg.tune.results import write_results
 from flexseg.tune.space import ARCHITECTURE, SearchSpace
@@ -189,11 +191,14 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
         max_consecutive_failed_trials=10**9,  # failed trials are recorded; the search goes on
         executions_per_trial=settings["executions_per_trial"],  # KerasTuner averages them
     )
+    start = config_values(space) if settings["start_from_config"] else None
     Tuner = tuner_class(settings["tuner"], space)
     if settings["tuner"] == "hyperband":
         tuner = Tuner(hypermodel, max_epochs=settings["epochs"], hyperband_iterations=1, **common)
     else:
         tuner = Tuner(hypermodel, max_trials=settings["max_trials"], **common)
+    if start is not None and search_role() != "worker":  # a worker's oracle is the chief's
+        start_with(tuner.oracle, start)
     budget = settings["time_budget"]
     tuner.time_budget = None if budget is None else 60.0 * budget
     printed_tracebacks = kt.src.config.DEBUG
@@ -217,7 +222,10 @@ def tune(config: Config, *, out: str | Path | None = None, verbose: int | str = 
     with warnings.catch_warnings():  # the best epoch's weights; its optimizer is not needed
         warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
         best_model = tuner.load_model(tuner.oracle.get_trial(best.trial))
-    write_results(config, out, records, best, best_model, stopped=tuner.stopped_by_budget)
+    baseline = started_from(records, start) if start else None
+    write_results(
+        config, out, records, best, best_model, stopped=tuner.stopped_by_budget, baseline=baseline
+    )
     release_data_pipelines()
     return best.to_dict()
 
