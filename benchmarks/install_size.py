@@ -24,7 +24,7 @@ GROUPS = {
     "tensorflow backend": ["tensorflow", "tensorboard"],
     "jax backend": ["jax", "jaxlib"],
     "torch backend (CPU build)": ["torch"],
-    "search (keras-tuner)": ["keras-tuner"],
+    "search (keras-tuner, scikit-learn for its Bayesian tuner)": ["keras-tuner", "scikit-learn"],
     "export (onnx, onnxruntime, tf2onnx, onnxscript, openvino, ai-edge-litert)": [
         "onnx", "onnxruntime", "tf2onnx", "onnxscript", "openvino", "ai-edge-litert",
     ],
