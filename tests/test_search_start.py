@@ -103,7 +103,8 @@ def test_every_tuner_proposes_the_configs_values_first_and_only_once(tuner, tmp_
     space = SearchSpace(config, image_size=(64, 64))
     Tuner = search.tuner_class(tuner, space)
     hypermodel = search.make_hypermodel(_NoSetup(config), space, (64, 64))
-    options = {"max_epochs": 9} if tuner == "hyperband" else {"max_trials": 5}  # 9: 9 at once
+    # Hyperband at 9 epochs: a first bracket of several trials
+    options = {"max_epochs": 9} if tuner == "hyperband" else {"max_trials": 5}
     made = Tuner(hypermodel, objective=keras_tuner.Objective("val_fg_miou", "max"),
                  directory=str(tmp_path), project_name="t", seed=1, **options)  # fmt: skip
     start = config_values(space)
