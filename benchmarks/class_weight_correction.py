@@ -60,6 +60,39 @@ def corrected(config: dict, strength: float):
     return RunSetup(config_from_dict(again)).trained_model()
 
 
+def preset_config(root: Path, run_dir: Path, epochs: int, seed: int, size: int) -> dict:
+    """The demo preset `flexunet_cpu_demo` with the demo's recipe on `root`, at `size`."""
+    config = recipe(root, run_dir, epochs, seed)
+    config["model"] = {"name": "flexunet_cpu_demo", "input_shape": [size, size, 3]}
+    return config
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The data, epochs, seeds, smoke and output options of the correction benchmarks."""
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--epochs", type=int, default=24, help="as benchmarks.tune's runs")
+    parser.add_argument("--seed", type=int, default=0, help="of the data")
+    parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="training seeds")
+    parser.add_argument("--smoke", action="store_true", help="tiny, to test every step")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--redraw", type=Path, metavar="JSON", help="no run: the table again")
+
+
+def run_or_redraw(args: argparse.Namespace, run, table) -> int:
+    """`run(args, scratch folder)` and publish its report with `table`, or with --redraw only
+    write the table again from a result's JSON."""
+    if args.redraw:
+        report = json.loads(args.redraw.read_text(encoding="utf-8"))
+        publish(report, table(report), None, args.markdown)
+        return 0
+    with tempfile.TemporaryDirectory() as folder:
+        report = run(args, Path(folder))
+    publish(report, table(report), args.json, args.markdown)
+    return 0
+
+
 def scores(config: dict, model, split: str) -> dict:
     """flexseg's evaluator on `split`: fg mIoU and the per-class IoU."""
     from flexseg.config import config_from_dict
@@ -87,8 +120,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     root = write_dataset(work / "data", size=args.size, count=args.count, seed=args.seed).root
     runs = []
     for seed in args.seeds:
-        config = recipe(root, work / f"preset_{seed}", args.epochs, seed)
-        config["model"] = {"name": "flexunet_cpu_demo", "input_shape": [args.size] * 2 + [3]}
+        config = preset_config(root, work / f"preset_{seed}", args.epochs, seed, args.size)
         started = time.perf_counter()
         train(config_from_dict(config), verbose=0)
         seconds = time.perf_counter() - started
@@ -183,11 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.class_weight_correction", description=__doc__
     )
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--count", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=24, help="as benchmarks.tune's runs")
-    parser.add_argument("--seed", type=int, default=0, help="of the data")
-    parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="training seeds")
+    add_run_options(parser)
     parser.add_argument(
         "--strengths",
         type=strength_list,
@@ -195,22 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         help="correction strengths scored on validation (0 among them)",
     )
     parser.add_argument("--latency-rounds", type=int, default=7)
-    parser.add_argument("--smoke", action="store_true", help="tiny, to test every step")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
-    parser.add_argument("--redraw", type=Path, metavar="JSON", help="no run: the table again")
     args = parser.parse_args(argv)
-    if args.redraw:
-        report = json.loads(args.redraw.read_text(encoding="utf-8"))
-        publish(report, table(report), None, args.markdown)
-        return 0
     if args.smoke:
         args.size, args.count, args.epochs, args.seeds = 64, 24, 1, [0, 1]
         args.strengths, args.latency_rounds = [0.0, 0.5], 2
-    with tempfile.TemporaryDirectory() as folder:
-        report = run(args, Path(folder))
-    publish(report, table(report), args.json, args.markdown)
-    return 0
+    return run_or_redraw(args, run, table)
 
 
 if __name__ == "__main__":

@@ -440,6 +440,7 @@ def test_install_size_groups_add_up(tmp_path):
     assert "keras" in groups["core"]["distributions"]
     assert "tensorflow" in groups["tensorflow backend"]["distributions"]
     assert "keras" not in groups["jax backend"]["distributions"]  # counted in the core only
+    assert "scikit-learn" in groups["search"]["distributions"]  # KerasTuner's Bayesian tuner
     assert groups["everything"]["mib"] >= groups["core"]["mib"] + groups["torch backend"]["mib"]
 
 
@@ -530,3 +531,41 @@ def test_class_weight_correction_benchmark_smoke(tmp_path):
     assert redrawn.read_text() == table
     with pytest.raises(SystemExit):
         bench.main(["--strengths=0.5,1"])  # no 0: nothing to compare with
+
+
+def test_correction_epoch_choice_keeps_each_criterions_best_epoch_and_scores_it_on_test(
+    tmp_path, monkeypatch
+):
+    from benchmarks import correction_epoch_choice as bench
+
+    # Two seeds of three epochs: the uncorrected scores peak at epoch 3, the corrected at 2.
+    valid = {0.0: [0.1, 0.2, 0.3], 0.5: [0.2, 0.5, 0.4]}
+    test = {"epoch_2": 0.61, "epoch_3": 0.55}
+
+    def three_epochs(config, folder):
+        return [folder / f"epoch_{i}" for i in (1, 2, 3)]
+
+    monkeypatch.setattr(bench, "train_keeping_every_epoch", three_epochs)
+
+    def score(config, path, strength, split):
+        epoch = int(path.name.split("_")[1])
+        if split == "test":
+            assert strength == 0.5  # test is scored with the correction only
+            return test[path.name] + config["train"]["seed"] / 100
+        return valid[strength][epoch - 1]
+
+    monkeypatch.setattr(bench, "score_epoch", score)
+    out_json, out_md = tmp_path / "choice.json", tmp_path / "choice.md"
+    argv = ["--size=32", "--count=12", "--epochs=3", "--seeds=0,1", f"--json={out_json}",
+            f"--markdown={out_md}"]  # fmt: skip
+    assert bench.main(argv) == 0
+    report = json.loads(out_json.read_text())
+    assert [r["chosen"] for r in report["runs"]] == [{"uncorrected": 3, "corrected": 2}] * 2
+    assert report["test_gap"]["values"] == pytest.approx([0.06, 0.06])
+    table = out_md.read_text()
+    assert "| 1 | corrected val | 2 | 0.200 / 0.500 | 0.620 |" in table
+    assert "| 1 | uncorrected val | 3 | 0.300 / 0.400 | 0.560 |" in table
+    assert "mean +0.060" in table
+    redrawn = tmp_path / "again.md"
+    assert bench.main([f"--redraw={out_json}", f"--markdown={redrawn}"]) == 0
+    assert redrawn.read_text() == table
