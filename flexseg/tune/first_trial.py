@@ -39,12 +39,13 @@ def config_values(space: SearchSpace) -> dict[str, Any]:
     import keras_tuner
 
     config = space.config  # its architecture is among those searched (checked on loading)
-    wanted = {**_settings(config.model), **config.train}
+    own = _settings(config.model)
+    wanted = {**own, **config.train}
 
     def attempt(values: dict[str, Any]) -> tuple[Any, list[str]]:
         hp = keras_tuner.HyperParameters()
         hp.values = dict(values)
-        return hp, _differences(space.plan(hp), config.model, config.train)
+        return hp, _differences(space.plan(hp), own, config.train)
 
     hp, differences = attempt({ARCHITECTURE: space.own_architecture})
     for _ in range(PASSES):
@@ -98,10 +99,10 @@ def _settings(model: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(known, default=repr))  # tuples as lists
 
 
-def _differences(plan: TrialPlan, model: dict[str, Any], train: dict[str, Any]) -> list[str]:
+def _differences(plan: TrialPlan, wanted: dict[str, Any], train: dict[str, Any]) -> list[str]:
     """`section.key = the config's value (the nearest trial: the plan's)` for each value the
-    plan's trial would change."""
-    built, wanted = _settings(plan.model), _settings(model)
+    plan's trial would change; `wanted`: the config's model settings, as `_settings` gives."""
+    built = _settings(plan.model)
     found = [
         f"model.{key} = {wanted.get(key)!r} (the nearest trial: {built.get(key)!r})"
         for key in sorted(set(built) | set(wanted))
