@@ -178,6 +178,25 @@ def test_augmentation_moves_image_and_labels_together():
     assert np.abs(changed_images - images).mean() > 1.0
 
 
+def test_a_batch_is_augmented_the_same_in_any_order_of_requests(tmp_path):
+    # Loader threads ask for batches in no fixed order: each batch must not care.
+    root = write_dataset(tmp_path / "data", size=32, count=20, seed=0).root
+    augmentation = {"hflip": True, "vflip": True, "rot90": True, "zoom": 0.2, "noise": 3}
+
+    def loaded(order):
+        data = SegmentationDataset(root, "mvtec_screw", split="train", batch_size=3,
+                                   augmentation=augmentation, seed=5)  # fmt: skip
+        return {index: data[index] for index in order}, data
+
+    forward, data = loaded(range(4))
+    backward, _ = loaded(reversed(range(4)))
+    for index in range(4):
+        assert np.array_equal(forward[index][0], backward[index][0]), index
+        assert np.array_equal(forward[index][1], backward[index][1]), index
+    data.on_epoch_end()  # a new epoch augments the same images anew
+    assert not np.array_equal(data[0][0], forward[0][0])
+
+
 def test_augmentation_settings_are_checked():
     with pytest.raises(
         FlexsegError, match=r"unknown augmentation 'rotate'.*Did you mean: rotation"

@@ -6,19 +6,27 @@ work where they handle segmentation masks on every backend: flips, zoom, transla
 deformation, brightness, contrast and blur. Arbitrary rotation uses scipy, because Keras 3.15's
 RandomRotation returns an empty mask on the torch backend; 90-degree turns and noise use NumPy.
 
+Every batch draws its randomness from its own seed, made from the augmenter's seed and the
+batch's key (the dataset passes its epoch and batch index), so a batch is augmented the same
+however many loader threads there are and in whatever order they ask.
+
 Example:
     >>> import numpy as np
     >>> augmenter = Augmenter(Augmentation(hflip=True, rotation=10, brightness=0.1), seed=0)
     >>> images = np.zeros((2, 32, 32, 3), np.float32)
-    >>> images, labels = augmenter(images, np.zeros((2, 32, 32), np.uint8))
+    >>> images, labels = augmenter(images, np.zeros((2, 32, 32), np.uint8), key=(0, 0))
     >>> images.shape, labels.shape, labels.dtype
     ((2, 32, 32, 3), (2, 32, 32), dtype('uint8'))
+    >>> again, _ = augmenter(np.zeros((2, 32, 32, 3), np.float32), labels, key=(0, 0))
+    >>> bool(np.array_equal(images, again))  # the same key, the same augmentation
+    True
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,12 +108,14 @@ class Augmentation:
 class Augmenter:
     """Applies an `Augmentation` to batches of (images 0-255, label maps).
 
-    Deterministic for a seed when batches are requested in the same order.
+    A batch's augmentation depends only on the seed and the batch's `key`; without a key,
+    on the number of calls before it (deterministic for a seed when called in one thread).
     """
 
     def __init__(self, augmentation: Augmentation, seed: int = 0):
         self.augmentation = augmentation
-        self._rng = np.random.default_rng(seed)
+        self.seed = seed
+        self._calls = itertools.count()
         a = augmentation
         layers = keras.layers
         mask_aware = []  # move images and masks together
@@ -152,39 +162,52 @@ class Augmenter:
             )
         self._layers = mask_aware
 
-    def __call__(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """images (B, H, W, C) in 0-255, labels (B, H, W) uint8 -> the same, augmented."""
+    def __call__(
+        self, images: np.ndarray, labels: np.ndarray, key: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """images (B, H, W, C) in 0-255, labels (B, H, W) uint8 -> the same, augmented.
+
+        `key`: non-negative integers naming the batch (the dataset's epoch and batch index)."""
         a = self.augmentation
+        key = (next(self._calls),) if key is None else tuple(key)
+        rng = np.random.default_rng(np.random.SeedSequence((self.seed, *key)))
         images = np.asarray(images, dtype=np.float32).copy()
         labels = np.asarray(labels, dtype=np.uint8).copy()
         if a.rot90:
-            images, labels = self._rot90(images, labels)
+            images, labels = self._rot90(images, labels, rng)
         if a.rotation:
-            images, labels = self._rotate(images, labels)
+            images, labels = self._rotate(images, labels, rng)
         if self._layers:
-            data = {"images": images, "segmentation_masks": labels[..., None].astype(np.float32)}
-            for layer in self._layers:
-                data = layer(data, training=True)
-            images = keras.ops.convert_to_numpy(data["images"]).astype(np.float32)
-            labels = np.rint(keras.ops.convert_to_numpy(data["segmentation_masks"])[..., 0])
-            labels = labels.astype(np.uint8)
+            images, labels = self._keras_layers(images, labels, rng)
         if a.noise:
-            images = images + self._rng.normal(0.0, a.noise, images.shape).astype(np.float32)
+            images = images + rng.normal(0.0, a.noise, images.shape).astype(np.float32)
         return np.clip(images, 0, 255), labels
 
-    def _rot90(self, images, labels):
+    def _keras_layers(self, images, labels, rng):
+        """Keras's layers, each drawing from a new generator seeded from `rng`: a layer's own
+        generator is shared by the loader threads, so its draws would follow their order."""
+        masks = keras.ops.convert_to_tensor(labels[..., None].astype(np.float32))
+        images = keras.ops.convert_to_tensor(images)
+        for layer in self._layers:
+            generator = keras.random.SeedGenerator(int(rng.integers(2**31)))
+            data = {"images": images, "segmentation_masks": masks}
+            change = layer.get_random_transformation(data, training=True, seed=generator)
+            images = layer.transform_images(images, change, training=True)
+            masks = layer.transform_segmentation_masks(masks, change, training=True)
+        labels = np.rint(keras.ops.convert_to_numpy(masks)[..., 0]).astype(np.uint8)
+        return keras.ops.convert_to_numpy(images).astype(np.float32), labels
+
+    def _rot90(self, images, labels, rng):
         square = images.shape[1] == images.shape[2]
         for i in range(len(images)):
-            turns = int(self._rng.integers(4)) if square else 2 * int(self._rng.integers(2))
+            turns = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
             images[i] = np.rot90(images[i], turns, axes=(0, 1))
             labels[i] = np.rot90(labels[i], turns, axes=(0, 1))
         return images, labels
 
-    def _rotate(self, images, labels):
+    def _rotate(self, images, labels, rng):
         for i in range(len(images)):
-            angle = float(
-                self._rng.uniform(-self.augmentation.rotation, self.augmentation.rotation)
-            )
+            angle = float(rng.uniform(-self.augmentation.rotation, self.augmentation.rotation))
             images[i] = ndimage.rotate(
                 images[i], angle, axes=(1, 0), reshape=False, order=1, mode="reflect"
             )

@@ -51,8 +51,8 @@ class SegmentationDataset(keras.utils.PyDataset):
         image_size: (height, width) to resize to; None keeps the files' size (all equal).
         batch_size: images per batch.
         shuffle: reshuffle the order every epoch (seeded).
-        seed: seed of the shuffling and the augmentation (augmentation repeats exactly with
-            workers=1; with more workers, batches are augmented in the order threads ask).
+        seed: seed of the shuffling and the augmentation; a batch's augmentation depends on
+            the seed, the epoch and its index only, so it repeats with any number of workers.
         channels: 1 (gray) or 3 (RGB); files are converted as needed.
         scale: "raw" keeps 0-255 pixels (the original's published configs), "unit" gives 0-1.
         labels: "onehot" (B, H, W, K) float32 or "sparse" (B, H, W) int32.
@@ -135,7 +135,7 @@ class SegmentationDataset(keras.utils.PyDataset):
         images = np.stack(images).astype(np.float32)
         labels = np.stack(labels)
         if self.augmenter is not None:
-            images, labels = self.augmenter(images, labels)
+            images, labels = self.augmenter(images, labels, key=(self._epoch, index))
         if self._ignores_padding:
             labels[padded] = IGNORE_LABEL  # counted by no metric, weighed 0 by the loss
         images = scale_pixels(images, self.scale)
