@@ -8,6 +8,8 @@ README figure cannot drift from the result it quotes, or lack one.
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # Numbers that are settings or definitions, not measurements (a tolerance, a target).
@@ -37,8 +39,13 @@ def variants(number: str) -> set[str]:
     return {number, grouped, number + "0", grouped + "0"}
 
 
-def test_every_readme_number_is_in_a_committed_result():
-    text = measured_numbers(prose((ROOT / "README.md").read_text(encoding="utf-8")))
+# The README and the pages it sends readers to for measured results.
+PAGES = ("README.md", "benchmarks/tune_runs.md")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_readme_number_is_in_a_committed_result(page):
+    text = measured_numbers(prose((ROOT / page).read_text(encoding="utf-8")))
     results = " ".join(
         path.read_text(encoding="utf-8", errors="replace")
         for path in RESULTS.iterdir()
@@ -46,7 +53,7 @@ def test_every_readme_number_is_in_a_committed_result():
     )
     missing = sorted(n for n in text if not any(v in results for v in variants(n)))
     assert not missing, (
-        f"README numbers found in no file of benchmarks/results/: {missing}. Quote a "
+        f"{page}: numbers found in no file of benchmarks/results/: {missing}. Quote a "
         "committed result (and name the command that wrote it), or drop the claim."
     )
 

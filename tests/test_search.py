@@ -20,6 +20,7 @@ from flexseg.config.toml_writer import dumps
 from flexseg.data.synthetic import write_dataset
 from flexseg.models.catalogue.registry import model_entry
 from flexseg.run.setup import RunSetup
+from flexseg.train import train
 from flexseg.tune import search
 from flexseg.tune.records import TrialRecord, read_records
 from flexseg.tune.results import best_config, pareto_front
@@ -206,6 +207,28 @@ def test_executions_per_trial_train_a_trial_again_and_score_their_mean(
     assert len(models) == 2 and models[0] is not models[1]  # two models, each trained
     scores = [max(m.history.history["val_fg_miou"]) for m in models]
     assert best["score"] == pytest.approx(sum(scores) / 2)
+
+
+def test_each_trial_scores_what_its_config_trains_to(data_root, tmp_path):
+    # A trial is seeded as `flexseg train` seeds a run, and the loader's threads do not change
+    # the augmentation: the score a trial shows is the one its best.toml repeats.
+    config = search_config(data_root, tmp_path, max_trials=2, epochs=2,
+                           settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip
+    config = config.replaced(data={"augmentation": {"hflip": True, "vflip": True}},
+                             train={"epochs": 2, "workers": 2})  # fmt: skip
+    search.tune(config, out=tmp_path / "search", verbose=0)
+    records = [r for r in read_records(tmp_path / "search" / "trials") if r.status == "completed"]
+    assert len(records) == 2
+    for record in records:
+        again = config_from_dict(best_config(config, record, tmp_path / f"again_{record.trial}"))
+        history = train(again, verbose=0)["epochs"]
+        assert max(row["val_fg_miou"] for row in history) == pytest.approx(record.score, abs=1e-6)
+        # Scores of such short trainings can all be 0: the loss KerasTuner kept at the best
+        # epoch tells runs apart.
+        folder = tmp_path / "search" / "trials" / f"trial_{record.trial}"
+        trial = json.loads((folder / "trial.json").read_text())
+        (kept,) = trial["metrics"]["metrics"]["val_loss"]["observations"]
+        assert history[kept["step"]]["val_loss"] == pytest.approx(kept["value"][0], rel=1e-5)
 
 
 def test_the_class_weight_correction_is_searched_when_listed_and_written_to_best_toml(tmp_path):

@@ -58,9 +58,15 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             hp.values[ARCHITECTURE] = architecture
             space.plan(hp)
 
+        execution = 0  # the trial's trainings so far (tune.executions_per_trial)
+
         def build(self, hp):
             self.plan = space.plan(hp)
             self.trial = setup.with_model(self.plan.model, train=self.plan.train)
+            # Seeded as `flexseg train` seeds a run, so that a trial's first training is the
+            # one its best.toml repeats; each further execution starts from new weights.
+            keras.utils.set_random_seed(self.trial.config.train["seed"] + self.execution)
+            self.execution += 1
             self.data = self.trial.training_data()
             return self.trial.compiled_model(len(self.data[0]), image_size)
 
@@ -140,6 +146,7 @@ def tuner_class(name: str, space: SearchSpace):
             self._trial_started = time.monotonic()
             self.hypermodel.plan = None
             self.hypermodel.costs = {}
+            self.hypermodel.execution = 0
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
