@@ -119,6 +119,8 @@ class Augmenter:
         a = augmentation
         layers = keras.layers
         mask_aware = []  # move images and masks together
+        # Their own generators go unused (`_keras_layers` gives each call its own); the seeds
+        # keep building them from drawing on the global random state.
         if a.hflip or a.vflip:
             mode = (
                 "horizontal_and_vertical"
