@@ -210,12 +210,15 @@ def test_executions_per_trial_train_a_trial_again_and_score_their_mean(
 
 
 def test_each_trial_scores_what_its_config_trains_to(data_root, tmp_path):
-    # A trial is seeded as `flexseg train` seeds a run, and the loader's threads do not change
-    # the augmentation: the score a trial shows is the one its best.toml repeats.
+    # A trial is seeded as `flexseg train` seeds a run, timing it draws no random number, and
+    # the loader's threads do not change the augmentation: the score a trial shows is the one
+    # its best.toml repeats.
     config = search_config(data_root, tmp_path, max_trials=2, epochs=2,
                            settings={"flexunet": {"base_filters": 8, "num_layers": 3}})  # fmt: skip
+    # Mixed precision: a trial's model is then rebuilt in float32 to be timed.
+    train_settings = {"epochs": 2, "workers": 2, "precision": "mixed_bfloat16"}
     config = config.replaced(data={"augmentation": {"hflip": True, "vflip": True}},
-                             train={"epochs": 2, "workers": 2})  # fmt: skip
+                             train=train_settings)  # fmt: skip
     search.tune(config, out=tmp_path / "search", verbose=0)
     records = [r for r in read_records(tmp_path / "search" / "trials") if r.status == "completed"]
     assert len(records) == 2

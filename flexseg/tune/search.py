@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import time
 import warnings
 from pathlib import Path
@@ -76,8 +77,12 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             # The budgets, before any training (KerasTuner's load_model builds without fitting).
             self.costs = model_costs(model)
             self._hold_to(c for c in constraints if c.measure in COUNTED)
-            # Timed as evaluate and infer run it (float32); untrained: the same cost.
+            # Timed as evaluate and infer run it (float32); untrained: the same cost. A model
+            # rebuilt in float32 draws its layers' seeds from Python's random state, which fit
+            # draws on too: kept as it was, the trial trains as `flexseg train` would.
+            state = random.getstate()
             self.costs["latency_ms"] = latency_ms(inference_model(model))
+            random.setstate(state)
             self._hold_to(c for c in constraints if c.measure not in COUNTED)
             training, validation = self.data
             steering = self.trial.control_callbacks()
