@@ -35,7 +35,9 @@
    flexseg's evaluator on the held-out test split, and reports the winner-minus-preset gap
    per seed with its mean and 95% interval. Where the winner has a class-weight correction
    (inference only), the preset's checkpoints are scored with it too, and that gap reported:
-   what the winner gains beyond the correction.
+   what the winner gains beyond the correction. The winner's final runs with a seed its
+   search trial or re-scoring already trained with are one training on CPU: both validation
+   scores are reported, to show that they match.
 5. Times both models the way the search does, alternately for --latency-rounds rounds, so
    both see the same state of the machine; the ratio is taken round by round.
 
@@ -293,6 +295,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             runs[key].append(train_and_score(config, also_corrected=also))
             last[key] = config
     gaps = seed_gaps(runs, "test_miou_foreground")
+    earlier = rescored[0] if rescored and args.trial_epochs == args.epochs else None
     return {
         "command": "python -m benchmarks.tune " + " ".join(sys.argv[1:]),
         "machine": describe_machine(),
@@ -314,10 +317,26 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "winner_train": {key: config_from_dict(winner).train[key] for key in RECIPE},
         "preset_train": {key: config_from_dict(preset).train[key] for key in RECIPE},
         "runs": runs,
+        "repeats": repeated_runs(earlier, [args.seed, *args.rescore_seeds], runs["winner"]),
         "test_gap": summarize(gaps),
         **same_correction_gap(runs, correction),
         "costs": compare_costs(last, args.latency_rounds),
     }
+
+
+def repeated_runs(rescored: dict | None, seeds: list[int], finals: list[dict]) -> list[dict]:
+    """The winner's final runs with a seed its search trial or re-scoring already trained
+    with (`seeds`: the trial's, then the re-scoring's, in the order of `rescored`'s scores),
+    each with both best validation scores: on CPU they are one training and must match.
+    None re-scored, or trials shorter than the final runs: none."""
+    if rescored is None:
+        return []
+    earlier = dict(zip(seeds, rescored["scores"], strict=True))
+    return [
+        {"seed": r["seed"], "earlier": earlier[r["seed"]], "final": r["best_val_fg_miou"]}
+        for r in finals
+        if r["seed"] in earlier
+    ]
 
 
 def seed_gaps(runs: dict[str, list[dict]], preset_score: str) -> list[float]:
@@ -424,6 +443,7 @@ def table(report: dict) -> str:
         f"Winner's ms/image over the preset's: {statistics.median(ratios):.2f}x median "
         f"({min(ratios):.2f}-{max(ratios):.2f}x over the rounds).",
         *same_correction_lines(report),
+        *repeat_lines(report),
     ]
     return "\n".join(lines) + "\n"
 
@@ -443,6 +463,23 @@ def same_correction_lines(report: dict) -> list[str]:
         f"{report['preset_correction']:g} (inference only, no new training): test "
         f"miou_foreground {scores} by seed. Winner minus them: mean {gap['mean']:+.3f} "
         f"({spread_text(gap)}).",
+    ]
+
+
+def repeat_lines(report: dict) -> list[str]:
+    """Whether the winner's final runs repeated the search's and the re-scoring's runs of
+    the same seed (results before the check: none)."""
+    repeats = report.get("repeats")
+    if not repeats:
+        return []
+    pairs = "; ".join(f"seed {r['seed']}: {r['earlier']:.4f} then {r['final']:.4f}"
+                      for r in repeats)  # fmt: skip
+    largest = max(abs(r["final"] - r["earlier"]) for r in repeats)
+    return [
+        "",
+        "The winner's final runs with the seeds it was trained with in the search (trial "
+        "seed) and the re-scoring, best validation fg mIoU then and in the final run: "
+        f"{pairs} (largest difference {largest:.4f}).",
     ]
 
 

@@ -375,6 +375,21 @@ def test_tune_benchmark_rescores_the_best_trials_as_fast_as_the_preset(monkeypat
     assert {t[1:] for t in timed} == {("preset", 64, 5)}
 
 
+def test_tune_benchmark_pairs_each_final_winner_run_with_the_search_run_of_its_seed():
+    from benchmarks.tune import repeat_lines, repeated_runs
+
+    finals = [{"seed": s, "best_val_fg_miou": v} for s, v in ((0, 0.5), (1, 0.61), (2, 0.7))]
+    rescored = {"scores": [0.5, 0.6]}  # the trial (seed 0), then the re-scoring (seed 1)
+    repeats = repeated_runs(rescored, [0, 1], finals)
+    assert repeats == [{"seed": 0, "earlier": 0.5, "final": 0.5},
+                       {"seed": 1, "earlier": 0.6, "final": 0.61}]  # fmt: skip
+    assert repeated_runs(None, [0, 1], finals) == []
+    assert repeat_lines({"repeats": repeats})[-1].endswith(
+        "seed 0: 0.5000 then 0.5000; seed 1: 0.6000 then 0.6100 (largest difference 0.0100)."
+    )
+    assert repeat_lines({}) == []
+
+
 def test_precision_verdict_says_what_its_interval_supports(tmp_path):
     import json
 
