@@ -197,6 +197,28 @@ def test_a_batch_is_augmented_the_same_in_any_order_of_requests(tmp_path):
     assert not np.array_equal(data[0][0], forward[0][0])
 
 
+def test_a_dataset_set_to_an_epoch_gives_that_epochs_batches(tmp_path):
+    # What a resumed training does: start at the epoch after its backup's.
+    root = write_dataset(tmp_path / "data", size=32, count=20, seed=0).root
+
+    def dataset():
+        return SegmentationDataset(root, "mvtec_screw", split="train", batch_size=3,
+                                   shuffle=True, augmentation={"hflip": True}, seed=5)  # fmt: skip
+
+    run, resumed = dataset(), dataset()
+    run.on_epoch_end()
+    run.on_epoch_end()
+    resumed.set_epoch(2)
+    for index in range(len(run)):
+        for part, again in zip(run[index], resumed[index], strict=True):
+            assert np.array_equal(part, again), index
+    resumed.set_epoch(0)
+    assert not np.array_equal(resumed[0][0], run[0][0])
+    for wrong in (-1, 1.0, True):
+        with pytest.raises(FlexsegError, match=f"epoch must be an integer >= 0; got {wrong}"):
+            resumed.set_epoch(wrong)
+
+
 def test_augmentation_settings_are_checked():
     with pytest.raises(
         FlexsegError, match=r"unknown augmentation 'rotate'.*Did you mean: rotation"

@@ -163,6 +163,53 @@ def test_loss_names():
         get_loss("cce+dise")
 
 
+def test_replayed_epochs_leave_the_plateau_callbacks_as_the_uninterrupted_run_did():
+    from flexseg.run.callbacks import ReplayEpochs
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    losses = [1.0, 0.8, 0.9, 0.85, 0.95, 0.7, 0.75, 0.8]  # plateaus after epochs 2 and 6
+
+    def plateau_callbacks():
+        return [
+            keras.callbacks.EarlyStopping(patience=4),
+            keras.callbacks.ReduceLROnPlateau(patience=2, factor=0.5, cooldown=1),
+        ]
+
+    def state(callbacks):
+        stop, reduce = callbacks
+        return [float(stop.best), stop.wait, stop.best_epoch,
+                float(reduce.best), reduce.wait, reduce.cooldown_counter]  # fmt: skip
+
+    uninterrupted = plateau_callbacks()
+    for callback in uninterrupted:
+        callback.set_model(model)
+        callback.on_train_begin()
+    rates = []
+    for epoch, loss in enumerate(losses):
+        for callback in uninterrupted:
+            callback.on_epoch_end(epoch, {"val_loss": loss})
+        rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+    assert rates[-1] < 0.01 and not model.stop_training  # the test passes through a reduction
+
+    # A run cut after 6 epochs resumes: the replay brings the callbacks to where they were,
+    # without touching the model, and the last 2 epochs then count on as before.
+    model.optimizer.learning_rate = rates[5]  # what the backup restores
+    resumed = plateau_callbacks()
+    rows = [{"epoch": e + 1, "val_loss": loss} for e, loss in enumerate(losses[:6])]
+    for callback in [*resumed, ReplayEpochs(resumed, rows)]:
+        callback.set_model(model)
+        callback.on_train_begin()
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == rates[5]
+    assert [c.model for c in resumed] == [model, model] and not model.stop_training
+    assert [c.verbose for c in resumed] == [0, 0]  # as made: their own setting is kept
+    for epoch, loss in enumerate(losses[6:], start=6):
+        for callback in resumed:
+            callback.on_epoch_end(epoch, {"val_loss": loss})
+    assert state(resumed) == state(uninterrupted)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == rates[-1]
+
+
 class ResumeRecorder(keras.callbacks.Callback):
     """What a resumed fit starts from (after BackupAndRestore, which runs before it) and the
     epochs it runs."""
@@ -194,8 +241,10 @@ def killed_run(data_root, tmp_path, epochs: int = 6) -> Path:
     epoch's backup (or a later one) was written."""
     config = tmp_path / "run.toml"
     config.write_text(
-        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\n'
+        # No dropout: its layers' random state is not in Keras's backup (see the README).
+        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\ndropout_rate = 0.0\n'
         f'[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
+        "augmentation = { hflip = true, vflip = true }\n"
         f'[train]\nepochs = {epochs}\nbatch_size = 1\nrun_dir = "{tmp_path / "run"}"\n'
         "patience = 0\nreduce_lr_patience = 0\nepoch_change_images = 0\n"
     )
@@ -250,6 +299,15 @@ def test_a_killed_run_resumes_from_its_backup(data_root, tmp_path, recorded_resu
         np.testing.assert_array_equal(restored, saved)
     assert [row["epoch"] for row in after] == [1, 2, 3, 4, 5, 6]
     assert after[:backed_up] == before[:backed_up]  # finished epochs' logs kept as they were
+    # And the resumed epochs trained as those of an uninterrupted run: the batches in the same
+    # order with the same augmentation (before, a resumed run repeated epoch 1's).
+    whole = config.to_dict()
+    whole["train"]["run_dir"] = str(tmp_path / "uninterrupted")
+    uninterrupted = train(config_from_dict(whole), verbose=0)["epochs"]
+    for key in ("loss", "val_loss"):
+        assert [row[key] for row in after] == pytest.approx(
+            [row[key] for row in uninterrupted], rel=1e-6
+        ), key
 
 
 def test_a_kill_while_the_backup_is_written_resumes_from_the_one_before(

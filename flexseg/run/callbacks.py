@@ -1,5 +1,6 @@
 """flexseg's own callbacks: a run's logs (CSVs and plots per epoch, history.json), the
-epoch-change images, the time limit, and a forwarder that runs Keras's saving callbacks in a
+epoch-change images, the time limit, the replay of an interrupted run's epochs through the
+plateau callbacks, and a forwarder that runs Keras's saving callbacks in a
 context. `RunSetup` adds them beside Keras's own.
 
 Log files are rewritten whole at each epoch end (temporary name, then rename), keyed by
@@ -115,6 +116,54 @@ class TimeLimit(keras.callbacks.Callback):
             self.stopped_epoch = epoch + 1
             print(f"Stopping after epoch {epoch + 1}: the time limit of "
                   f"{self.seconds / 60:g} minutes is reached.")  # fmt: skip
+
+
+class ReplayEpochs(keras.callbacks.Callback):
+    """At the start of a resumed fit, the interrupted run's completed `epochs` (history.json's
+    rows) replayed through `callbacks` that count epochs without improvement (early stopping,
+    learning-rate reduction on a plateau), so they go on counting as in the uninterrupted run.
+
+    It must come after them in fit's list: their `on_train_begin` resets them first. They see
+    a stand-in model, so the replay changes nothing of the real one (the backup brings its
+    learning rate back) and ends no training.
+
+    Example:
+        >>> import keras
+        >>> stop = keras.callbacks.EarlyStopping(patience=3)
+        >>> replay = ReplayEpochs([stop], [{"epoch": 1, "val_loss": 0.5},
+        ...                                {"epoch": 2, "val_loss": 0.6}])
+        >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> for callback in (stop, replay):
+        ...     callback.set_model(model)
+        ...     callback.on_train_begin()
+        >>> stop.best, stop.wait
+        (0.5, 1)
+    """
+
+    def __init__(self, callbacks: list[keras.callbacks.Callback], epochs: list[dict]):
+        super().__init__()
+        self.callbacks, self.epochs = callbacks, epochs
+
+    def on_train_begin(self, logs=None):
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        for callback in self.callbacks:
+            stand_in = _StandInModel(rate)
+            verbose, callback.verbose = callback.verbose, 0  # said when it happened
+            callback.set_model(stand_in)
+            for row in self.epochs:
+                callback.on_epoch_end(row["epoch"] - 1, dict(row))
+            callback.set_model(self.model)
+            callback.verbose = verbose
+
+
+class _StandInModel:
+    """What the plateau callbacks touch of a model: its optimizer's learning rate and
+    whether to stop."""
+
+    def __init__(self, learning_rate: float):
+        self.optimizer = type("StandInOptimizer", (), {"learning_rate": learning_rate})()
+        self.stop_training = False
 
 
 class EpochChangeInference(keras.callbacks.Callback):

@@ -82,15 +82,19 @@ class Distribution:
     def fit_arguments(self, training, validation) -> dict[str, Any]:
         """`model.fit`'s data arguments for the two datasets. TensorFlow's several workers get
         distributed datasets of this worker's parts (Keras would split a dataset's batches
-        among the workers again), repeated, with the steps of an epoch."""
+        among the workers again), repeated, with the steps of an epoch.
+
+        Keras does not reorder the batches: the datasets shuffle themselves, seeded by their
+        epoch, so a resumed training sees the order an uninterrupted one would (Keras's own
+        shuffle draws on Python's random state, which starts afresh in a resumed process)."""
         if self.backend != "tensorflow" or self.num_processes == 1:
-            return {"x": training, "validation_data": validation}
+            return {"x": training, "validation_data": validation, "shuffle": False}
         return {
             "x": _tensorflow_worker_dataset(self.strategy, training),
             "validation_data": _tensorflow_worker_dataset(self.strategy, validation),
             "steps_per_epoch": len(training),
             "validation_steps": len(validation),
-            "shuffle": False,  # the datasets shuffle themselves
+            "shuffle": False,
         }
 
     @contextlib.contextmanager

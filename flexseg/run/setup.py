@@ -35,7 +35,13 @@ from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.errors import FlexsegError
 from flexseg.metrics.training import training_metrics
 from flexseg.models.parts.base import INFERENCE_FACTORS, SegmentationModel, dtype_policy_scope
-from flexseg.run.callbacks import EpochChangeInference, EpochLogs, Forwarding, TimeLimit
+from flexseg.run.callbacks import (
+    EpochChangeInference,
+    EpochLogs,
+    Forwarding,
+    ReplayEpochs,
+    TimeLimit,
+)
 from flexseg.run.distribution import Distribution
 from flexseg.run.losses import get_loss
 from flexseg.run.optimizers import make_optimizer
@@ -224,12 +230,17 @@ class RunSetup:
         run_dir: Path,
         validation: SegmentationDataset,
         best_so_far: float | None = None,
+        completed_epochs: list[dict] | None = None,
     ) -> list[keras.callbacks.Callback]:
         """The control callbacks plus what writes a run folder: logs and plots, the best
         checkpoint (by val_fg_miou, above `best_so_far` when resuming), epoch-change images,
         TensorBoard, and the backup a killed run resumes from (last, so that an epoch's backup
         is taken only after its logs are written). In data-parallel training only the chief
-        process writes; the others keep the logs in memory and read the chief's backup."""
+        process writes; the others keep the logs in memory and read the chief's backup.
+
+        When resuming, the `completed_epochs` (history.json's rows up to the backup's) are
+        replayed through early stopping and learning-rate reduction, which then go on
+        counting epochs without improvement where the interrupted run left them."""
         train, distribution = self.config.train, self.distribution
         chief = distribution.is_chief
         callbacks: list[keras.callbacks.Callback] = [
@@ -248,7 +259,12 @@ class RunSetup:
             images, labels = validation.first_images(train["epoch_change_images"])
             folder = run_dir / "epoch_change" if chief else None  # computed in every process
             callbacks.append(EpochChangeInference(images, labels, self.palette, folder))
-        callbacks += self.control_callbacks()
+        control = self.control_callbacks()
+        callbacks += control
+        if completed_epochs:
+            plateau = (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau)
+            counting = [c for c in control if isinstance(c, plateau)]
+            callbacks.append(ReplayEpochs(counting, completed_epochs))
         if train["tensorboard"] and chief:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
         # Two backups: a kill while one is being written leaves the other to resume from.

@@ -91,6 +91,11 @@ def usable_backup(folder: Path) -> str:
     return "none"
 
 
+def backup_epoch(folder: Path) -> int:
+    """The epochs a usable backup in `folder` holds (those a resumed run skips)."""
+    return int(json.loads((folder / BACKUP_STATE).read_text())["epoch"])
+
+
 def _readable(weights: Path, state: Path) -> bool:
     import h5py
 
@@ -120,12 +125,15 @@ def prepare_run_dir(config: Config, state: str) -> Path:
     return run_dir
 
 
+def logged_epochs(run_dir: Path) -> list[dict]:
+    """An interrupted run's history.json rows, one per epoch it logged ([] if none)."""
+    history = run_dir / "history.json"
+    return json.loads(history.read_text())["epochs"] if history.is_file() else []
+
+
 def best_score_so_far(run_dir: Path) -> float | None:
     """The best val_fg_miou in an interrupted run's history.json, None if there is none."""
-    history = run_dir / "history.json"
-    if not history.is_file():
-        return None
-    scores = [row.get("val_fg_miou") for row in json.loads(history.read_text())["epochs"]]
+    scores = [row.get("val_fg_miou") for row in logged_epochs(run_dir)]
     return max((s for s in scores if s is not None), default=None)
 
 
@@ -155,6 +163,11 @@ def _train(config: Config, distribution: distributed.Distribution, verbose: int 
     backup = _open_run_dir(config, state, distribution)
     resuming = backup != "none"
     training, validation = setup.training_data()
+    completed: list[dict] = []
+    if resuming:  # go on with the order and augmentation of the epoch after the backup's
+        restored = backup_epoch(run_dir / BACKUP)
+        training.set_epoch(restored)
+        completed = [row for row in logged_epochs(run_dir) if row["epoch"] <= restored]
     if verbose != 0 and setup.precision != config.train["precision"]:
         print(f"train.precision = {config.train['precision']!r}: training in {setup.precision}")
     if verbose != 0 and distribution.kind != "none":
@@ -165,7 +178,7 @@ def _train(config: Config, distribution: distributed.Distribution, verbose: int 
     best_so_far = best_score_so_far(run_dir) if resuming else None
     if chief:
         _say_how_it_starts(run_dir, state, backup)
-    callbacks = setup.run_callbacks(run_dir, validation, best_so_far)
+    callbacks = setup.run_callbacks(run_dir, validation, best_so_far, completed)
     model.fit(
         **distribution.fit_arguments(training, validation),
         epochs=config.train["epochs"],

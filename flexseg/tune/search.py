@@ -78,8 +78,9 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             self.costs = model_costs(model)
             self._hold_to(c for c in constraints if c.measure in COUNTED)
             # Timed as evaluate and infer run it (float32); untrained: the same cost. A model
-            # rebuilt in float32 draws its layers' seeds from Python's random state, which fit
-            # draws on too: kept as it was, the trial trains as `flexseg train` would.
+            # rebuilt in float32 draws its layers' seeds from Python's random state: kept as
+            # it was, so that timing a trial changes nothing of how it trains (once, Keras's
+            # batch shuffle drew on it; the datasets now shuffle themselves).
             state = random.getstate()
             self.costs["latency_ms"] = latency_ms(inference_model(model))
             random.setstate(state)
@@ -89,7 +90,9 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             if self.deadline is not None:  # a running trial ends with the budget too
                 steering.append(TimeLimit(max(self.deadline - time.monotonic(), 0.0) / 60))
             history = model.fit(
-                training, validation_data=validation, callbacks=[*callbacks, *steering], **kwargs
+                **self.trial.distribution.fit_arguments(training, validation),
+                callbacks=[*callbacks, *steering],
+                **kwargs,
             )
             if not all(math.isfinite(loss) for loss in history.history.get("loss", [])):
                 raise kt.errors.FailedTrialError("the training loss became NaN or infinite")

@@ -150,7 +150,15 @@ class SegmentationDataset(keras.utils.PyDataset):
         return padded and self.shard.padding == "ignore"
 
     def on_epoch_end(self) -> None:
-        self._epoch += 1
+        self.set_epoch(self._epoch + 1)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Go on from `epoch` (counted from 0): its order and augmentation, as if the epochs
+        before it had been run. A resumed training starts here, so that it repeats an
+        uninterrupted one."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise FlexsegError(f"epoch must be an integer >= 0; got {epoch!r}.")
+        self._epoch = epoch
         self._order = self._make_order()
 
     def first_images(self, count: int) -> tuple[np.ndarray, np.ndarray]:
