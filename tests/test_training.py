@@ -241,8 +241,7 @@ def killed_run(data_root, tmp_path, epochs: int = 6) -> Path:
     epoch's backup (or a later one) was written."""
     config = tmp_path / "run.toml"
     config.write_text(
-        # No dropout: its layers' random state is not in Keras's backup (see the README).
-        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\ndropout_rate = 0.0\n'
+        '[model]\nname = "flexunet"\nbase_filters = 2\nnum_layers = 2\ndropout_rate = 0.2\n'
         f'[data]\nroot = "{data_root}"\npalette = "mvtec_screw"\n'
         "augmentation = { hflip = true, vflip = true }\n"
         f'[train]\nepochs = {epochs}\nbatch_size = 1\nrun_dir = "{tmp_path / "run"}"\n'

@@ -1,7 +1,7 @@
 """flexseg's own callbacks: a run's logs (CSVs and plots per epoch, history.json), the
-epoch-change images, the time limit, the replay of an interrupted run's epochs through the
-plateau callbacks, and a forwarder that runs Keras's saving callbacks in a
-context. `RunSetup` adds them beside Keras's own.
+epoch-change images, the time limit, the random state of each epoch, the replay of an
+interrupted run's epochs through the plateau callbacks, and a forwarder that runs Keras's
+saving callbacks in a context. `RunSetup` adds them beside Keras's own.
 
 Log files are rewritten whole at each epoch end (temporary name, then rename), keyed by
 epoch, so a run that is killed and resumed keeps every completed epoch exactly once.
@@ -116,6 +116,38 @@ class TimeLimit(keras.callbacks.Callback):
             self.stopped_epoch = epoch + 1
             print(f"Stopping after epoch {epoch + 1}: the time limit of "
                   f"{self.seconds / 60:g} minutes is reached.")  # fmt: skip
+
+
+class EpochRandomState(keras.callbacks.Callback):
+    """Each epoch's random draws (dropout) come from the run's `seed` and the epoch only: at
+    an epoch's start the global random state is seeded from both (on torch, dropout draws
+    on it), and the model's seed generators (the other backends' dropout) have their counters
+    set to the epoch's. Keras's backup keeps neither, so without this a resumed run would
+    draw its first epoch's masks again.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.5, seed=1)])
+        >>> callback = EpochRandomState(seed=0)
+        >>> callback.set_model(model)
+        >>> callback.on_epoch_begin(3)
+        >>> [int(v) for v in keras.ops.convert_to_numpy(model.variables[0])]
+        [1, 3145728]
+    """
+
+    STRIDE = 2**20  # the draws an epoch may take before it would reach the next epoch's
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        keras.utils.set_random_seed((self.seed * 100_003 + epoch) % 2**32)
+        for state in self.model.variables:
+            if state.name == "seed_generator_state":  # [seed, counter] of a SeedGenerator
+                seed = keras.ops.convert_to_numpy(state)[0]
+                counter = epoch * self.STRIDE % 2**31
+                state.assign(keras.ops.convert_to_tensor([seed, counter], dtype=state.dtype))
 
 
 class ReplayEpochs(keras.callbacks.Callback):

@@ -38,6 +38,7 @@ from flexseg.models.parts.base import INFERENCE_FACTORS, SegmentationModel, dtyp
 from flexseg.run.callbacks import (
     EpochChangeInference,
     EpochLogs,
+    EpochRandomState,
     Forwarding,
     ReplayEpochs,
     TimeLimit,
@@ -197,11 +198,13 @@ class RunSetup:
 
     def control_callbacks(self) -> list[keras.callbacks.Callback]:
         """What steers training, in every run and every tuning trial: stop on NaN, reduce the
-        learning rate on a plateau, stop early, stop after train.max_minutes; and what the
-        backend's process settings need during fit (flexseg.runtime.fit_callbacks)."""
+        learning rate on a plateau, stop early, stop after train.max_minutes, each epoch's
+        random state; and what the backend's process settings need during fit
+        (flexseg.runtime.fit_callbacks)."""
         train = self.config.train
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TerminateOnNaN(),
+            EpochRandomState(train["seed"]),
             *fit_callbacks(),
         ]
         if train["reduce_lr_patience"]:
