@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import keras
@@ -180,22 +181,16 @@ class ReplayEpochs(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         for callback in self.callbacks:
-            stand_in = _StandInModel(rate)
+            # What the plateau callbacks touch of a model: its learning rate, whether to stop.
+            stand_in = SimpleNamespace(
+                optimizer=SimpleNamespace(learning_rate=rate), stop_training=False
+            )
             verbose, callback.verbose = callback.verbose, 0  # said when it happened
             callback.set_model(stand_in)
             for row in self.epochs:
                 callback.on_epoch_end(row["epoch"] - 1, dict(row))
             callback.set_model(self.model)
             callback.verbose = verbose
-
-
-class _StandInModel:
-    """What the plateau callbacks touch of a model: its optimizer's learning rate and
-    whether to stop."""
-
-    def __init__(self, learning_rate: float):
-        self.optimizer = type("StandInOptimizer", (), {"learning_rate": learning_rate})()
-        self.stop_training = False
 
 
 class EpochChangeInference(keras.callbacks.Callback):

@@ -131,9 +131,9 @@ def logged_epochs(run_dir: Path) -> list[dict]:
     return json.loads(history.read_text())["epochs"] if history.is_file() else []
 
 
-def best_score_so_far(run_dir: Path) -> float | None:
-    """The best val_fg_miou in an interrupted run's history.json, None if there is none."""
-    scores = [row.get("val_fg_miou") for row in logged_epochs(run_dir)]
+def best_score_so_far(logged: list[dict]) -> float | None:
+    """The best val_fg_miou of an interrupted run's `logged` epochs, None if there is none."""
+    scores = [row.get("val_fg_miou") for row in logged]
     return max((s for s in scores if s is not None), default=None)
 
 
@@ -163,11 +163,12 @@ def _train(config: Config, distribution: distributed.Distribution, verbose: int 
     backup = _open_run_dir(config, state, distribution)
     resuming = backup != "none"
     training, validation = setup.training_data()
+    logged = logged_epochs(run_dir) if resuming else []
     completed: list[dict] = []
     if resuming:  # go on with the order and augmentation of the epoch after the backup's
         restored = backup_epoch(run_dir / BACKUP)
         training.set_epoch(restored)
-        completed = [row for row in logged_epochs(run_dir) if row["epoch"] <= restored]
+        completed = [row for row in logged if row["epoch"] <= restored]
     if verbose != 0 and setup.precision != config.train["precision"]:
         print(f"train.precision = {config.train['precision']!r}: training in {setup.precision}")
     if verbose != 0 and distribution.kind != "none":
@@ -175,7 +176,7 @@ def _train(config: Config, distribution: distributed.Distribution, verbose: int 
         print(f"Training data-parallel on {about['devices']} {distribution.backend} device(s) in "
               f"{about['processes']} process(es), {training.batch_size} images a step")  # fmt: skip
     model = setup.compiled_model(len(training), training.image_size)
-    best_so_far = best_score_so_far(run_dir) if resuming else None
+    best_so_far = best_score_so_far(logged)
     if chief:
         _say_how_it_starts(run_dir, state, backup)
     callbacks = setup.run_callbacks(run_dir, validation, best_so_far, completed)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import time
 import warnings
 from pathlib import Path
@@ -77,13 +76,11 @@ def make_hypermodel(setup: RunSetup, space: SearchSpace, image_size: tuple[int, 
             # The budgets, before any training (KerasTuner's load_model builds without fitting).
             self.costs = model_costs(model)
             self._hold_to(c for c in constraints if c.measure in COUNTED)
-            # Timed as evaluate and infer run it (float32); untrained: the same cost. A model
-            # rebuilt in float32 draws its layers' seeds from Python's random state: kept as
-            # it was, so that timing a trial changes nothing of how it trains (once, Keras's
-            # batch shuffle drew on it; the datasets now shuffle themselves).
-            state = random.getstate()
+            # Timed as evaluate and infer run it (float32); untrained: the same cost. Building
+            # that copy draws on the global random state, which the training no longer reads:
+            # its batch order is the dataset's, and each epoch's draws are seeded anew
+            # (EpochRandomState).
             self.costs["latency_ms"] = latency_ms(inference_model(model))
-            random.setstate(state)
             self._hold_to(c for c in constraints if c.measure not in COUNTED)
             training, validation = self.data
             steering = self.trial.control_callbacks()
