@@ -147,8 +147,8 @@ def test_an_architecture_written_as_a_settings_table(tmp_path):
         "base_filters": 4, "num_layers": 3, "normalization": True,
     }  # fmt: skip
     assert registry.model_entry("plain_unet").setting_names() == [
-        "num_classes", "input_shape", "name", "inference_class_factors", "base_filters",
-        "num_layers", "normalization",
+        "num_classes", "input_shape", "name", "inference_class_factors",
+        "fold_inference_factors", "base_filters", "num_layers", "normalization",
     ]  # fmt: skip
     with pytest.raises(SettingsError, match=r"plain_unet does not take .*'depth'"):
         PlainUNet(num_classes=3, depth=4)  # the class itself refuses unknown settings

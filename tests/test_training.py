@@ -127,6 +127,14 @@ def test_class_weight_correction_changes_inference_only(data_root, tmp_path):
     expected = uncorrected.predict(images, verbose=0) / np.asarray(weights)
     expected /= expected.sum(-1, keepdims=True)
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    # evaluate and infer fold the factors into the class head: the graph without them
+    folded = RunSetup(corrected).trained_model()
+    assert folded.factors_folded_in == "head"
+    assert [layer.name for layer in folded.layers] == [layer.name for layer in uncorrected.layers]
+    np.testing.assert_allclose(folded.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ConfigError, match=r"model\.fold_inference_factors is for inference"):
+        settings = {**corrected.to_dict()["model"], "fold_inference_factors": True}
+        RunSetup(corrected.with_model(settings)).build_model((32, 32))
     # The config's correction applies to a checkpoint trained with another: chosen afterwards.
     undone = RunSetup(plain).trained_model(tmp_path / "corrected" / "best.keras")
     assert "inference_factors" not in [layer.name for layer in undone.layers]

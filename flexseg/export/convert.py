@@ -105,7 +105,7 @@ def export_file(
 def run_request(request: dict[str, Any]) -> None:
     """Load, rebuild and export as `request` says (the subprocess's work)."""
     model = load_flexseg_model(request["checkpoint"])
-    model = model.with_inference_factors(request["inference_factors"])
+    model = model.with_inference_factors(request["inference_factors"], fold=True)
     size = request["input_size"]
     deployable = deployable_model(model, tuple(size) if size else None, request["include_argmax"])
     export_file(deployable, request["format"], Path(request["path"]), request["batch"],

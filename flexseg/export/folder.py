@@ -80,7 +80,7 @@ def export_model(
         raise FlexsegError(f"--batch {batch}: expected a positive number or 'dynamic'.")
     run_config, checkpoint = resolve_source(source, config, checkpoint, overrides)
     factors = RunSetup(run_config).inference_factors()  # the config's class-weight correction
-    model = load_flexseg_model(checkpoint).with_inference_factors(factors)
+    model = load_flexseg_model(checkpoint).with_inference_factors(factors, fold=True)
     palette = run_config.palette()
     palette.check_num_classes(model.num_classes)
     reference = deployable_model(model, input_size)  # checks the size before any conversion

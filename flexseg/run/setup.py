@@ -34,7 +34,12 @@ from flexseg.data.check import check_dataset
 from flexseg.data.pipeline.dataset import SegmentationDataset
 from flexseg.errors import FlexsegError
 from flexseg.metrics.training import training_metrics
-from flexseg.models.parts.base import INFERENCE_FACTORS, SegmentationModel, dtype_policy_scope
+from flexseg.models.parts.base import (
+    FOLDED_FACTORS,
+    INFERENCE_FACTORS,
+    SegmentationModel,
+    dtype_policy_scope,
+)
 from flexseg.run.callbacks import (
     EpochChangeInference,
     EpochLogs,
@@ -153,6 +158,12 @@ class RunSetup:
                 f"the data ({shape}: data.image_size and data.channels); drop model.input_shape."
             )
         settings["input_shape"] = shape
+        if settings.pop(FOLDED_FACTORS, False):
+            raise ConfigError(
+                f"{config.source}: model.{FOLDED_FACTORS} is for inference models (flexseg "
+                "evaluate, infer and export fold the correction themselves); a model trained "
+                "with it would train the shifted bias. Drop it."
+            )
         factors = self.inference_factors()
         if factors:
             settings[INFERENCE_FACTORS] = factors
@@ -291,8 +302,9 @@ class RunSetup:
     def trained_model(self, checkpoint: str | Path | None = None) -> keras.Model:
         """The run's best.keras (or `checkpoint`), checked against the palette's classes, with
         the config's class-weight correction (a checkpoint trained with another one gets this
-        one: it has no weights, so a correction can be chosen after training), in float32
-        (INFERENCE_PRECISION) whatever precision it trained in."""
+        one: it has no weights, so a correction can be chosen after training) folded into its
+        class head where it allows (no extra cost), in float32 (INFERENCE_PRECISION)
+        whatever precision it trained in."""
         path = self.checkpoint(checkpoint)
         if not path.is_file():
             raise FlexsegError(
@@ -306,11 +318,11 @@ class RunSetup:
         return model
 
     def _with_inference_factors(self, model: keras.Model, path: Path) -> keras.Model:
-        """`model` with this config's inference factors, in INFERENCE_PRECISION, its weights
-        kept."""
+        """`model` with this config's inference factors (folded), in INFERENCE_PRECISION, its
+        weights kept."""
         factors = self.inference_factors()
         if isinstance(model, SegmentationModel):
-            return model.with_inference_factors(factors, INFERENCE_PRECISION)
+            return model.with_inference_factors(factors, INFERENCE_PRECISION, fold=True)
         if factors:
             raise FlexsegError(
                 f"{path}: train.class_weight_correction needs a flexseg architecture's model "
@@ -328,7 +340,8 @@ class RunSetup:
 def inference_model(model: keras.Model) -> keras.Model:
     """`model` as `flexseg evaluate` and `infer` run it once trained: a flexseg model built in
     mixed precision is rebuilt in float32 (INFERENCE_PRECISION) with its weights and inference
-    factors; with the backend's speed-ups. What the search times (untrained: the same cost).
+    factors (folded into its class head where it allows); with the backend's speed-ups. What
+    the search times (untrained: the same cost).
 
     Example:
         >>> import flexseg
@@ -341,6 +354,6 @@ def inference_model(model: keras.Model) -> keras.Model:
     """
     if isinstance(model, SegmentationModel):
         factors = model.get_config().get(INFERENCE_FACTORS)
-        model = model.with_inference_factors(factors, INFERENCE_PRECISION)
+        model = model.with_inference_factors(factors, INFERENCE_PRECISION, fold=True)
     speed_up(model)
     return model

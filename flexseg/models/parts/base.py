@@ -34,11 +34,19 @@ from keras import layers
 
 from flexseg.errors import SettingsError
 from flexseg.models.parts import checks
+from flexseg.models.parts.class_factors import (
+    checked_factors,
+    log_factors,
+    shift_head_bias,
+    with_factors,
+)
 from flexseg.suggest import known_settings
 
 # Every architecture's optional setting: per-class factors its probabilities are multiplied
-# by at inference (set by `flexseg train` from train.class_weight_correction).
+# by at inference (set by `flexseg train` from train.class_weight_correction), and whether
+# they are folded into the class head's bias (inference models; see class_factors).
 INFERENCE_FACTORS = "inference_class_factors"
+FOLDED_FACTORS = "fold_inference_factors"
 
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
@@ -254,6 +262,9 @@ class SegmentationModel(keras.Model):
         inference_class_factors: per-class factors the probabilities are multiplied by (and
             summed to 1 again) at inference only; `flexseg train` sets them from
             train.class_weight_correction. None: none.
+        fold_inference_factors: carry the factors in the class head's bias rather than in a
+            layer after the softmax (the same probabilities, at no cost), where the head
+            allows: for inference only, as training would train the shifted bias.
         **settings: the architecture's settings (see its `defaults`); any other key is an
             error naming the closest ones.
     """
@@ -271,10 +282,10 @@ class SegmentationModel(keras.Model):
         input_shape: Sequence[int | None] | None = None,
         name: str | None = None,
         inference_class_factors: Sequence[float] | None = None,
+        fold_inference_factors: bool = False,
         **settings: Any,
     ):
         trainable = settings.pop("trainable", True)  # part of every Keras config
-        factors = inference_class_factors
         known_settings(self.architecture, settings, list(self.defaults))
         given = {"num_classes": num_classes, "input_shape": input_shape}
         given.update({**self.defaults, **settings})
@@ -286,8 +297,12 @@ class SegmentationModel(keras.Model):
             else inputs
         )
         outputs = self.graph(x, s)
-        if factors is not None:
-            outputs = _inference_factors(outputs, factors, s)
+        factors, folded_in = None, None
+        if inference_class_factors is not None:
+            factors = checked_factors(inference_class_factors, s.num_classes, s.model)
+            outputs, folded_in = with_factors(
+                outputs, factors, s.channel_axis, fold_inference_factors
+            )
         super().__init__(
             inputs=inputs, outputs=outputs, name=name or self.architecture, trainable=trainable
         )
@@ -296,7 +311,13 @@ class SegmentationModel(keras.Model):
             for key, value in s.given.items()
         }
         if factors is not None:
-            self.settings[INFERENCE_FACTORS] = [float(f) for f in factors]
+            self.settings[INFERENCE_FACTORS] = factors
+        if factors is not None and fold_inference_factors:
+            self.settings[FOLDED_FACTORS] = True
+        # The head whose bias carries log(factors) (None: none does); a fresh one carries them.
+        self.factors_folded_in = folded_in
+        if folded_in is not None:
+            shift_head_bias(self, folded_in, log_factors(factors))
         self.num_classes = s.num_classes
         self.image_shape = tuple(s.input_shape)
         self.data_format = s.data_format
@@ -323,11 +344,15 @@ class SegmentationModel(keras.Model):
         return super().call(inputs, training=training, mask=mask)
 
     def with_inference_factors(
-        self, factors: Sequence[float] | None, dtype_policy: str | None = None
+        self,
+        factors: Sequence[float] | None,
+        dtype_policy: str | None = None,
+        fold: bool = False,
     ) -> SegmentationModel:
         """This model with `factors` as its inference_class_factors (None: none) and its
         weights, built under `dtype_policy` (default: its own): itself when it has both
-        already (the factors have no weights).
+        already (the factors have no weights). `fold`: the factors go into the class head's
+        bias (fold_inference_factors; for inference only).
 
         A `.keras` file does not keep the policy a model was built under (its config is its
         settings): a model trained in mixed_bfloat16 loads in float32.
@@ -342,12 +367,20 @@ class SegmentationModel(keras.Model):
         """
         config = self.get_config()
         wanted = None if factors is None else [float(f) for f in factors]
+        fold = fold and wanted is not None
         policy = dtype_policy or self.dtype_policy.name
-        if config.get(INFERENCE_FACTORS) == wanted and policy == self.dtype_policy.name:
+        same = config.get(INFERENCE_FACTORS) == wanted and config.get(FOLDED_FACTORS, False) == fold
+        if same and policy == self.dtype_policy.name:
             return self
+        changed = {INFERENCE_FACTORS: wanted, FOLDED_FACTORS: fold}
         with dtype_policy_scope(policy):
-            rebuilt = type(self).from_config({**config, INFERENCE_FACTORS: wanted})
+            rebuilt = type(self).from_config({**config, **changed})
         rebuilt.set_weights(self.get_weights())
+        old, new = self.factors_folded_in, rebuilt.factors_folded_in
+        if old is not None:  # the trained bias, then the new factors'
+            shift_head_bias(rebuilt, old, -log_factors(config[INFERENCE_FACTORS]))
+        if new is not None:
+            shift_head_bias(rebuilt, new, log_factors(wanted))
         return rebuilt
 
     def get_config(self):
@@ -376,23 +409,6 @@ def dtype_policy_scope(policy: str) -> Iterator[None]:
         yield
     finally:
         keras.config.set_dtype_policy(previous)
-
-
-def _inference_factors(probabilities, factors: Sequence[float], s: CommonSettings):
-    """`probabilities` multiplied by per-class `factors` at inference (InferenceClassFactors)."""
-    from flexseg.models.parts.layers import InferenceClassFactors
-
-    if s.num_classes == 1 or len(factors) != s.num_classes:
-        raise SettingsError(
-            f"{s.model}: {INFERENCE_FACTORS} needs one factor per class of a softmax head "
-            f"({s.num_classes} classes); got {list(factors)!r}."
-        )
-    try:
-        return InferenceClassFactors(factors, axis=s.channel_axis, name="inference_factors")(
-            probabilities
-        )
-    except ValueError as error:
-        raise SettingsError(f"{s.model}: {INFERENCE_FACTORS}: {error}") from None
 
 
 def _plain(value: Any) -> Any:
