@@ -35,6 +35,7 @@ from keras import layers
 from flexseg.errors import SettingsError
 from flexseg.models.parts import checks
 from flexseg.models.parts.class_factors import (
+    HEAD,
     checked_factors,
     log_factors,
     shift_head_bias,
@@ -242,7 +243,7 @@ def common_settings(
     return settings
 
 
-def classifier(x, settings: CommonSettings, name: str = "head"):
+def classifier(x, settings: CommonSettings, name: str = HEAD):
     """1x1 convolution to class scores, then softmax (one class: sigmoid or the model's
     final_activation), in float32 under mixed precision too: rare classes need the digits."""
     x = layers.Conv2D(settings.num_classes, 1, data_format=settings.data_format, name=name)(x)
