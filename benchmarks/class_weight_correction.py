@@ -35,8 +35,9 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
+from benchmarks.paired import timed_in_turn
 from benchmarks.seeds import float_list, seed_list, spread_text, summarize
-from benchmarks.tune import recipe, timed_in_turn
+from benchmarks.tune import recipe
 
 OUTPUTS = ("json", "markdown", "redraw")  # options that are not settings of the run
 

@@ -25,10 +25,11 @@
    the --rescore best trials (--rescore-from trials; `front`: only the front's points) that
    run no slower than the demo preset train again for --trial-epochs with each of
    --rescore-seeds; the winner has the best mean validation score over its runs. "No slower":
-   the candidate and the preset timed in turn for --latency-rounds rounds, the median ratio
-   at most 1 + --latency-slack (one timing each is not enough: the preset's own shape once
-   timed 7.04 against the preset's 6.7 ms); the better-scoring trials passed over as slower
-   are listed with their ratios. Validation only: the test split stays unseen
+   the candidate and the preset timed in turn for --latency-rounds rounds, the order reversed
+   every other round, the median ratio over the pairs of rounds at most 1 + --latency-slack
+   (benchmarks.paired; one timing each is not enough: the preset's own shape once timed 7.04
+   against the preset's 6.7 ms); the better-scoring trials passed over as slower are listed
+   with their ratios. Validation only: the test split stays unseen
    until step 4.
 4. Trains the winner's config and the demo preset `flexunet_cpu_demo` for the same
    --epochs with each of --seeds (the data stays that of --seed), scores every run with
@@ -38,8 +39,8 @@
    what the winner gains beyond the correction. The winner's final runs with a seed its
    search trial or re-scoring already trained with are one training on CPU: both validation
    scores are reported, to show that they match.
-5. Times both models the way the search does, alternately for --latency-rounds rounds, so
-   both see the same state of the machine; the ratio is taken round by round.
+5. Times both models the way the search does, in turn for --latency-rounds rounds, so
+   both see the same state of the machine; the ratio is taken pair of rounds by pair.
 
 Run it alone on the machine: the latencies and the time budget assume nothing else runs.
 """
@@ -57,6 +58,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
+from benchmarks.paired import even_rounds, pair_ratios, paired_ratio, timed_in_turn
 from benchmarks.seeds import float_list, int_list, seed_list, spread_text, summarize
 
 ARCHITECTURES = "flexunet,unet,attention_unet"
@@ -125,8 +127,8 @@ def rescore_best(
     over as slower, with their ratios.
 
     "No slower": the candidate's model and the preset's, timed in turn for --latency-rounds
-    rounds, at most 1 + --latency-slack times the preset's time (median of the rounds' ratios).
-    One timing per trial is not enough: two timings of the same architecture differ by 5%."""
+    rounds, at most 1 + --latency-slack times the preset's time (benchmarks.paired). One
+    timing per trial is not enough: two timings of the same architecture differ by 5%."""
     from flexseg.tune.results import best_config
 
     done = [r for r in candidates if r.status == "completed" and r.score is not None]
@@ -170,32 +172,19 @@ def untrained_for_inference(config: dict, size: int):
     return inference_model(RunSetup(config_from_dict(config)).build_model((size, size)))
 
 
-def timed_in_turn(models: dict, rounds: int) -> dict[str, list[float]]:
-    """Each model's ms/image in each of `rounds` rounds, the models timed in turn within a
-    round, so that all of them see the same state of the machine."""
-    from flexseg.tune.costs import latency_ms
-
-    timings: dict[str, list[float]] = {key: [] for key in models}
-    for _ in range(rounds):
-        for key, model in models.items():
-            timings[key].append(latency_ms(model))
-    return timings
-
-
 def paired_latency_ratio(config: dict, preset: dict, size: int, rounds: int) -> float:
-    """The median over `rounds` of `config`'s ms/image over the `preset`'s, the two untrained
-    models timed in turn in each round (weights do not change the cost)."""
+    """`config`'s ms/image over the `preset`'s, the two untrained models timed in turn for
+    `rounds` rounds (weights do not change the cost): benchmarks.paired.paired_ratio."""
     pair = {"candidate": config, "preset": preset}
     models = {k: untrained_for_inference(c, size) for k, c in pair.items()}
     timings = timed_in_turn(models, rounds)
-    return statistics.median(
-        c / p for c, p in zip(timings["candidate"], timings["preset"], strict=True)
-    )
+    return paired_ratio(timings["candidate"], timings["preset"])
 
 
 def compare_costs(configs: dict[str, dict], rounds: int) -> dict:
     """Each trained model's parameters and MACs, and its latency timed `rounds` times,
-    the models in turn, with the winner-to-preset ratio of every round."""
+    the models in turn, with the winner-to-preset ratio of every round and of every pair of
+    rounds (benchmarks.paired)."""
     from flexseg.config import config_from_dict
     from flexseg.run.setup import RunSetup
     from flexseg.tune.costs import model_costs
@@ -204,7 +193,8 @@ def compare_costs(configs: dict[str, dict], rounds: int) -> dict:
     timings = timed_in_turn(models, rounds)
     costs = {key: {**model_costs(m), "latency_ms": timings[key]} for key, m in models.items()}
     ratios = [w / p for w, p in zip(timings["winner"], timings["demo_preset"], strict=True)]
-    return {**costs, "latency_ratio": ratios}
+    pairs = pair_ratios(timings["winner"], timings["demo_preset"])
+    return {**costs, "latency_ratio": ratios, "latency_pair_ratio": pairs}
 
 
 def run(args: argparse.Namespace, work: Path) -> dict:
@@ -420,10 +410,11 @@ def table(report: dict) -> str:
             )
     costs = report["costs"]
     rounds = len(costs["latency_ratio"])
+    order = ", the order reversed every other round" if alternating(report) else ""
     lines += [
         "",
         f"Costs; ms/image is the median of {rounds} rounds (min-max), the two models timed "
-        "in turn in each round:",
+        f"in turn in each round{order}:",
         "",
         "| model | parameters | GMACs | ms/image |",
         "|---|---:|---:|---:|",
@@ -435,13 +426,14 @@ def table(report: dict) -> str:
             f"| {label} | {c['params']:,} | {c['macs'] / 1e9:.2f} "
             f"| {statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f}) |"
         )
-    gap, ratios = report["test_gap"], costs["latency_ratio"]
+    gap, ratios = report["test_gap"], costs.get("latency_pair_ratio", costs["latency_ratio"])
     spread = spread_text(gap)
+    over = "pairs of rounds" if alternating(report) else "rounds"
     lines += [
         "",
         f"Winner minus preset, test miou_foreground: mean {gap['mean']:+.3f} ({spread}). "
         f"Winner's ms/image over the preset's: {statistics.median(ratios):.2f}x median "
-        f"({min(ratios):.2f}-{max(ratios):.2f}x over the rounds).",
+        f"({min(ratios):.2f}-{max(ratios):.2f}x over the {over}).",
         *same_correction_lines(report),
         *repeat_lines(report),
     ]
@@ -506,7 +498,13 @@ def rescore_lines(report: dict) -> list[str]:
     settings = report["settings"]
     seeds = ", ".join(str(seed) for seed in settings["rescore_seeds"])
     paired = any("latency_ratio" in r for r in report["rescored"])
-    if paired:  # each candidate timed in turn with the preset
+    if paired and alternating(report):  # the order reversed every other round
+        speed = (
+            f"preset (each candidate and the preset timed in turn over "
+            f"{settings['latency_rounds']} rounds, the order reversed every other round, the "
+            f"median ratio over the pairs of rounds at most {1 + settings['latency_slack']:.2f})"
+        )
+    elif paired:  # each candidate timed in turn with the preset, always first
         speed = (
             f"preset (each candidate and the preset timed in turn over "
             f"{settings['latency_rounds']} rounds, the median ratio at most "
@@ -544,6 +542,12 @@ def rescore_lines(report: dict) -> list[str]:
             f"{r['latency_ratio']:.2f}x)" for r in slower
         ) + "."]  # fmt: skip
     return lines
+
+
+def alternating(report: dict) -> bool:
+    """Whether the run timed its models in turn with the order reversed every other round
+    (benchmarks.paired); earlier runs kept one order."""
+    return "latency_pair_ratio" in report.get("costs", {})
 
 
 def shapes_text(settings: dict) -> str:
@@ -651,9 +655,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--latency-rounds",
-        type=int,
-        default=7,
-        help="rounds of timing a candidate with the preset, and the two final models",
+        type=even_rounds,
+        default=32,
+        help="rounds of timing a candidate with the preset, and the two final models, in "
+        "turn, the order reversed every other round (even; benchmarks.paired_timing measured "
+        "what 8, 16, 32 and 64 rounds say of the preset against itself)",
     )
     parser.add_argument(
         "--start-from-preset",

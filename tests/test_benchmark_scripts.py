@@ -1,7 +1,9 @@
 """Benchmark scripts run and write well-formed results (speed itself is never asserted here)."""
 
+import argparse
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -584,3 +586,58 @@ def test_correction_epoch_choice_keeps_each_criterions_best_epoch_and_scores_it_
     redrawn = tmp_path / "again.md"
     assert bench.main([f"--redraw={out_json}", f"--markdown={redrawn}"]) == 0
     assert redrawn.read_text() == table
+
+
+def test_paired_timing_blocks_count_the_ratios_over_the_limit():
+    from benchmarks.paired_timing import block_summary
+
+    base = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    times = [1.2, 1.0, 1.1, 0.9, 0.95, 1.0, 1.3]  # pairs: 1.1, 1.0, 0.975; the 7th dropped
+    assert block_summary(times, base, 2, 0.05) == {
+        "rounds": 2, "blocks": 3, "min": 0.975, "max": 1.1, "over_limit": 1
+    }  # fmt: skip
+    assert block_summary(times, base, 1, 0.05)["over_limit"] == 3
+    assert block_summary(times, base, 6, 0.05)["max"] == 1.0  # median of the three pairs
+
+
+def test_paired_timing_cancels_a_load_that_fades_during_the_timing(monkeypatch):
+    from benchmarks import paired
+    from flexseg.tune import costs
+
+    clock = iter(range(100))  # each timing 1 ms faster than the one before: a fading load
+
+    monkeypatch.setattr(costs, "latency_ms", lambda model: 100.0 - next(clock))
+    timings = paired.timed_in_turn({"candidate": "same", "preset": "same"}, 8)
+    assert timings["candidate"][:2] == [100.0, 97.0]  # first, then second in the next round
+    assert paired.paired_ratio(timings["candidate"], timings["preset"]) == 1.0
+    assert (
+        statistics.median(  # one order throughout would call the same model slower
+            c / p for c, p in zip(timings["candidate"][::2], timings["preset"][::2], strict=True)
+        )
+        > 1.0
+    )
+
+
+def test_paired_ratio_needs_whole_pairs_of_rounds():
+    from benchmarks.paired import even_rounds, pair_ratios
+
+    with pytest.raises(ValueError, match="at least 2 rounds"):
+        pair_ratios([1.0], [1.0])
+    assert even_rounds("32") == 32
+    for text in ("7", "0", "many"):
+        with pytest.raises(argparse.ArgumentTypeError, match="even number of rounds"):
+            even_rounds(text)
+
+
+def test_paired_timing_benchmark_smoke(tmp_path):
+    from benchmarks import paired_timing
+
+    out, table = tmp_path / "paired.json", tmp_path / "paired.md"
+    assert paired_timing.main(["--smoke", "--json", str(out), "--markdown", str(table)]) == 0
+    report = json.loads(out.read_text())
+    assert report["backend"] == keras.backend.backend()
+    first, second = report["latency_ms"]["first"], report["latency_ms"]["second"]
+    assert len(first) == len(second) == len(report["ratios"]) == 6
+    assert report["ratios"] == pytest.approx([b / a for a, b in zip(first, second, strict=True)])
+    assert [(b["rounds"], b["blocks"]) for b in report["blocks"]] == [(1, 6), (2, 3)]
+    assert "| 2 | 3 |" in table.read_text()
