@@ -316,6 +316,15 @@ def test_tune_benchmark_table_shows_every_trial_the_front_the_rescoring_and_both
         "95% interval [-0.234, +0.274] over 2 seeds: no difference detected). "
         "Winner's ms/image over the preset's: 1.38x median (1.27-1.40x over the rounds)."
     )
+    # Timed with the order reversed every other round: the ratio of each pair of rounds.
+    alternated = {**report, "costs": {**report["costs"], "latency_pair_ratio": [1.31, 1.25]}}
+    assert (
+        "(each candidate and the preset timed in turn over 7 rounds, the order reversed every "
+        "other round, the median ratio over the pairs of rounds at most 1.05)"
+    ) in table(alternated)
+    last = table(alternated).splitlines()[-1]
+    assert last.endswith("preset's: 1.28x median (1.25-1.31x over the pairs of rounds).")
+    assert "the order reversed every other round:" in table(alternated)  # the costs' rounds
     # The preset's checkpoints also scored with the winner's correction: that gap too.
     from benchmarks.tune import same_correction_gap
 
