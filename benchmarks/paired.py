@@ -13,6 +13,7 @@ rounds by pair of rounds, and its median over the pairs reported.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 
 
@@ -48,8 +49,6 @@ def paired_ratio(times: list[float], base_times: list[float]) -> float:
 
 def even_rounds(text: str) -> int:
     """`--latency-rounds 32` as an even count of at least 2 (whole pairs of rounds)."""
-    import argparse
-
     try:
         rounds = int(text)
     except ValueError:
