@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, publish
-from benchmarks.paired import paired_ratio
+from benchmarks.paired import paired_ratio, timed_in_turn
 from benchmarks.seeds import int_list
 
 
@@ -59,7 +59,6 @@ def block_summary(times: list[float], base_times: list[float], size: int, slack:
 
 def measure(size: int, rounds: int, work: Path) -> dict:
     """Per-round ms/image of two builds of the demo preset, timed in turn."""
-    from benchmarks.paired import timed_in_turn
     from benchmarks.tune import recipe, untrained_for_inference
     from flexseg.data.synthetic import write_dataset
 
@@ -126,7 +125,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--blocks {args.blocks}: each is 1 or even (whole pairs of rounds)")
     with tempfile.TemporaryDirectory() as folder:
         timings = measure(args.size, args.rounds, Path(folder))
-    ratios = [b / a for a, b in zip(timings["first"], timings["second"], strict=True)]
     import keras
 
     report = {
@@ -136,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "markdown")},
         "seconds_per_round": timings["seconds_per_round"],
         "latency_ms": {"first": timings["first"], "second": timings["second"]},
-        "ratios": ratios,
+        "ratios": block_ratios(timings["second"], timings["first"], 1),
         "blocks": [
             block_summary(timings["second"], timings["first"], size, args.latency_slack)
             for size in args.blocks
